@@ -1,0 +1,153 @@
+"""The seed's alert rules, evaluated from the event stream; each fires once and resolves once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sessionmgr.clock import to_ns
+from sessionmgr.events import (
+    AlertFired,
+    AlertResolved,
+    ConnectionChanged,
+    DecryptError,
+    DecryptOk,
+    Event,
+    HealthChecked,
+    RegenerationFailed,
+    RegenerationSucceeded,
+    SessionCorrupted,
+)
+from sessionmgr.policy import Policy
+from sessionmgr.window import HealthWindow
+
+__all__ = ["ALERT_RULES", "ActiveAlert", "AlertEvaluator"]
+
+CORRUPTED_TOO_LONG: Final = "session_corrupted_too_long"
+ERROR_RATE: Final = "crypto_error_rate_high"
+REGENERATION_FAILED: Final = "regeneration_failed"
+MASS_CORRUPTION: Final = "mass_corruption"
+#: Every rule's name, as alerts and reports use them.
+ALERT_RULES: Final = (CORRUPTED_TOO_LONG, ERROR_RATE, REGENERATION_FAILED, MASS_CORRUPTION)
+
+Emit = Callable[[Event], Event]
+Sleep = Callable[[float], Coroutine[Any, Any, None]]
+Spawn = Callable[[Coroutine[Any, Any, None]], object]
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveAlert:
+    rule: str
+    session: str
+    fired_at: float
+    value: float
+    message: str
+
+
+class AlertEvaluator:
+    """Keeps the state the alert rules need and publishes fire/resolve events.
+
+    ``emit`` stamps and publishes an event; ``sleep`` and ``spawn`` let the
+    corrupted-too-long rule fire on time without polling.
+    """
+
+    def __init__(self, policy: Policy, emit: Emit, now: Callable[[], float], sleep: Sleep, spawn: Spawn) -> None:
+        self.policy = policy
+        self._emit = emit
+        self._now = now
+        self._sleep = sleep
+        self._spawn = spawn
+        self.active: dict[tuple[str, str], ActiveAlert] = {}
+        self._corrupted: dict[str, float] = {}
+        self._attempts: dict[str, HealthWindow] = {}
+        self._errors: dict[str, HealthWindow] = {}
+
+    def handle(self, event: Event) -> None:
+        handler = self._HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    # --- rules -------------------------------------------------------------------
+
+    def _on_corrupted(self, event: Event) -> None:
+        self.restore_corrupted(event.session, event.t)
+
+    def restore_corrupted(self, session: str, since: float) -> None:
+        """Track a session corrupted since monotonic ``since`` (also after a restart)."""
+        self._corrupted[session] = since
+        self._spawn(self._corrupted_timer(session, since))
+        count = len(self._corrupted)
+        if count >= self.policy.alert_mass_corruption:
+            self._fire(MASS_CORRUPTION, "*", count, f"{count} sessions corrupted at once")
+
+    async def _corrupted_timer(self, session: str, since: float) -> None:
+        await self._sleep(max(0.0, since + self.policy.alert_corrupted_after - self._now()))
+        if self._corrupted.get(session) == since:
+            minutes = self.policy.alert_corrupted_after / 60
+            self._fire(CORRUPTED_TOO_LONG, session, self._now() - since, f"corrupted for {minutes:g} minutes")
+
+    def _on_connection(self, event: Event) -> None:
+        assert isinstance(event, ConnectionChanged)
+        if not event.open or event.session not in self._corrupted:
+            return
+        del self._corrupted[event.session]
+        self._resolve(CORRUPTED_TOO_LONG, event.session)
+        self._resolve(REGENERATION_FAILED, event.session)
+        if len(self._corrupted) < self.policy.alert_mass_corruption:
+            self._resolve(MASS_CORRUPTION, "*")
+
+    def _on_regeneration_failed(self, event: Event) -> None:
+        assert isinstance(event, RegenerationFailed)
+        self._fire(REGENERATION_FAILED, event.session, event.attempts, f"regeneration failed after {event.attempts} attempts")
+
+    def _on_regeneration_succeeded(self, event: Event) -> None:
+        self._resolve(REGENERATION_FAILED, event.session)
+
+    def _on_attempt(self, event: Event) -> None:
+        window = self._attempts.get(event.session)
+        if window is None:
+            window = self._attempts[event.session] = HealthWindow(to_ns(self.policy.window))
+        window.add(to_ns(event.t))
+        if isinstance(event, DecryptError) and event.category.is_crypto:
+            errors = self._errors.get(event.session)
+            if errors is None:
+                errors = self._errors[event.session] = HealthWindow(to_ns(self.policy.window))
+            errors.add(to_ns(event.t))
+
+    def _on_health_checked(self, event: Event) -> None:
+        # The rate is judged at each monitor tick, over the same window as health.
+        now = to_ns(event.t)
+        for session, attempts_window in list(self._attempts.items()):
+            attempts = attempts_window.count(now)
+            errors_window = self._errors.get(session)
+            errors = errors_window.count(now) if errors_window is not None else 0
+            if attempts >= self.policy.alert_error_rate_min_attempts and errors / attempts > self.policy.alert_error_rate:
+                self._fire(ERROR_RATE, session, errors / attempts, f"{errors}/{attempts} decrypt attempts failed")
+            elif attempts >= self.policy.alert_error_rate_min_attempts or attempts == 0:
+                self._resolve(ERROR_RATE, session)
+            if attempts == 0:
+                del self._attempts[session]
+                self._errors.pop(session, None)
+
+    _HANDLERS: Final[dict[type[Event], Callable[[AlertEvaluator, Event], None]]] = {
+        SessionCorrupted: _on_corrupted,
+        ConnectionChanged: _on_connection,
+        RegenerationFailed: _on_regeneration_failed,
+        RegenerationSucceeded: _on_regeneration_succeeded,
+        DecryptOk: _on_attempt,
+        DecryptError: _on_attempt,
+        HealthChecked: _on_health_checked,
+    }
+
+    # --- fire once, resolve once ---------------------------------------------------
+
+    def _fire(self, rule: str, session: str, value: float, message: str) -> None:
+        if (rule, session) in self.active:
+            return
+        event = self._emit(AlertFired(session=session, rule=rule, value=value, message=message))
+        self.active[(rule, session)] = ActiveAlert(rule, session, event.t, value, message)
+
+    def _resolve(self, rule: str, session: str) -> None:
+        if self.active.pop((rule, session), None) is not None:
+            self._emit(AlertResolved(session=session, rule=rule))

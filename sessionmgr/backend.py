@@ -1,0 +1,98 @@
+"""The backend: whatever owns the keys and carries out the manager's decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Backend", "BackendCall", "BackendError", "MockBackend"]
+
+
+class BackendError(Exception):
+    """The backend could not carry out an action; the manager treats it as a failure."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The recovery actions. Each returns on success and raises on failure.
+
+    A backend must not report success for work it did not do: the manager
+    believes it.
+    """
+
+    async def request_resend(self, session: str, peer: str, message_id: str | None) -> None:
+        """Ask ``peer`` to send the message again (a retry receipt)."""
+
+    async def reset_peer_session(self, session: str, peer: str) -> None:
+        """Drop the Signal session with ``peer`` so the next message rebuilds it."""
+
+    async def regenerate_keys(self, session: str) -> None:
+        """Make and upload a new signed prekey and a fresh pool of one-time prekeys."""
+
+    async def disconnect(self, session: str) -> None:
+        """Close the session's connection."""
+
+    async def export_keys(self, session: str) -> bytes:
+        """The session's key material, serialised, to keep in quarantine before a purge."""
+
+    async def purge_keys(self, session: str) -> None:
+        """Delete the session's key material."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackendCall:
+    """One call made on a backend, as :class:`MockBackend` records it."""
+
+    method: str
+    session: str
+    peer: str | None = None
+    message_id: str | None = None
+
+
+Handler = Callable[[BackendCall], Awaitable[bytes | None] | bytes | None]
+
+
+class MockBackend:
+    """A backend that records every call and lets a handler decide each outcome.
+
+    The handler, if given, receives the :class:`BackendCall`; raising fails the
+    call, returning bytes supplies ``export_keys``' material. Without a handler
+    every call succeeds. Replay uses it to record what the manager would do.
+    """
+
+    def __init__(self, handler: Handler | None = None) -> None:
+        self.calls: list[BackendCall] = []
+        self._handler = handler
+
+    async def _call(self, call: BackendCall) -> bytes | None:
+        self.calls.append(call)
+        if self._handler is None:
+            return None
+        result = self._handler(call)
+        if isinstance(result, Awaitable):
+            return await result
+        return result
+
+    def methods(self) -> list[str]:
+        """The method names called so far, in order."""
+        return [c.method for c in self.calls]
+
+    async def request_resend(self, session: str, peer: str, message_id: str | None) -> None:
+        await self._call(BackendCall("request_resend", session, peer, message_id))
+
+    async def reset_peer_session(self, session: str, peer: str) -> None:
+        await self._call(BackendCall("reset_peer_session", session, peer))
+
+    async def regenerate_keys(self, session: str) -> None:
+        await self._call(BackendCall("regenerate_keys", session))
+
+    async def disconnect(self, session: str) -> None:
+        await self._call(BackendCall("disconnect", session))
+
+    async def export_keys(self, session: str) -> bytes:
+        material = await self._call(BackendCall("export_keys", session))
+        return material if material is not None else b""
+
+    async def purge_keys(self, session: str) -> None:
+        await self._call(BackendCall("purge_keys", session))

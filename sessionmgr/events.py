@@ -1,0 +1,240 @@
+"""Typed events: every observation that comes in and every decision that goes out."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sessionmgr.categories import Category
+
+__all__ = [
+    "ActionFailed",
+    "AlertFired",
+    "AlertResolved",
+    "ConnectionChanged",
+    "DecryptError",
+    "DecryptOk",
+    "Event",
+    "HealthChanged",
+    "HealthChecked",
+    "PeerSessionReset",
+    "RegenerationFailed",
+    "RegenerationStarted",
+    "RegenerationSucceeded",
+    "ResendRequested",
+    "RetryFinished",
+    "RetryScheduled",
+    "SessionCleaned",
+    "SessionCorrupted",
+    "SessionDisconnected",
+    "event_types",
+]
+
+_EPOCH_PLACEHOLDER = datetime.fromtimestamp(0).astimezone()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Something that happened to one session (or, with ``session == "*"``, to all).
+
+    ``t`` is monotonic seconds and ``at`` the wall-clock time; the manager
+    stamps both from its clock when it accepts or makes an event.
+    """
+
+    kind: ClassVar[str] = "event"
+    #: Decisions are what the manager did; observations are what it was told.
+    decision: ClassVar[bool] = True
+
+    session: str
+    t: float = 0.0
+    at: datetime = _EPOCH_PLACEHOLDER
+
+    def fields(self) -> dict[str, Any]:
+        """The event's own fields (not ``t``/``at``/``session``), as plain values."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name in ("t", "at", "session"):
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+# --- observations -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DecryptOk(Event):
+    """A message from ``peer`` decrypted fine."""
+
+    kind: ClassVar[str] = "decrypt_ok"
+    decision: ClassVar[bool] = False
+    peer: str | None = None
+    message_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DecryptError(Event):
+    """A message from ``peer`` failed to decrypt with ``error`` (the raw text).
+
+    ``causes`` are inner errors the library logged beside it (libsignal-node's
+    ``Session error:Error: Bad MAC`` lines under a "No matching sessions").
+    """
+
+    kind: ClassVar[str] = "decrypt_error"
+    decision: ClassVar[bool] = False
+    peer: str | None = None
+    error: str = ""
+    error_type: str | None = None
+    message_type: str | None = None
+    message_id: str | None = None
+    causes: tuple[str, ...] = ()
+    category: Category = Category.DECRYPT_FAILED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionChanged(Event):
+    """The session's connection opened or closed."""
+
+    kind: ClassVar[str] = "connection"
+    decision: ClassVar[bool] = False
+    open: bool
+
+
+# --- decisions --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResendRequested(Event):
+    """A retry receipt was sent asking ``peer`` to resend."""
+
+    kind: ClassVar[str] = "resend_requested"
+    peer: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeerSessionReset(Event):
+    """The Signal session with ``peer`` was dropped so it is rebuilt from a prekey bundle."""
+
+    kind: ClassVar[str] = "peer_reset"
+    peer: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryScheduled(Event):
+    """Try ``attempt`` of ``operation`` failed; the next comes after ``delay`` seconds."""
+
+    kind: ClassVar[str] = "retry"
+    operation: str
+    attempt: int
+    delay: float
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryFinished(Event):
+    """An operation that needed at least one retry finished, well or not."""
+
+    kind: ClassVar[str] = "retry_finished"
+    operation: str
+    attempts: int
+    succeeded: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionFailed(Event):
+    """A recovery action other than regeneration failed after every try."""
+
+    kind: ClassVar[str] = "action_failed"
+    operation: str
+    attempts: int
+    error: str
+    peer: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegenerationStarted(Event):
+    kind: ClassVar[str] = "regeneration_started"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegenerationSucceeded(Event):
+    kind: ClassVar[str] = "regeneration_succeeded"
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegenerationFailed(Event):
+    kind: ClassVar[str] = "regeneration_failed"
+    attempts: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthChanged(Event):
+    """The session crossed the health threshold, one way or the other."""
+
+    kind: ClassVar[str] = "health"
+    healthy: bool
+    weight: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthChecked(Event):
+    """The periodic health monitor ran (``session == "*"``)."""
+
+    kind: ClassVar[str] = "health_check"
+    sessions: int
+    unhealthy: int
+    corrupted: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionCorrupted(Event):
+    kind: ClassVar[str] = "corrupted"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionDisconnected(Event):
+    kind: ClassVar[str] = "disconnected"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionCleaned(Event):
+    """Cleanup purged the session's keys after putting them in quarantine."""
+
+    kind: ClassVar[str] = "cleaned"
+    quarantined_bytes: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertFired(Event):
+    kind: ClassVar[str] = "alert_fired"
+    rule: str
+    value: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertResolved(Event):
+    kind: ClassVar[str] = "alert_resolved"
+    rule: str
+
+
+def event_types() -> dict[str, type[Event]]:
+    """Every concrete event class by its ``kind``."""
+    return {cls.kind: cls for cls in _all_subclasses(Event)}
+
+
+def _all_subclasses(cls: type[Event]) -> list[type[Event]]:
+    out: list[type[Event]] = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_all_subclasses(sub)]
+    return out

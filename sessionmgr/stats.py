@@ -1,0 +1,184 @@
+"""Statistics derived from the event stream, per session and overall."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sessionmgr.events import (
+    ActionFailed,
+    DecryptError,
+    DecryptOk,
+    Event,
+    HealthChanged,
+    PeerSessionReset,
+    RegenerationFailed,
+    RegenerationSucceeded,
+    ResendRequested,
+    RetryFinished,
+    RetryScheduled,
+    SessionCleaned,
+    SessionCorrupted,
+)
+from sessionmgr.policy import Policy
+from sessionmgr.store import Status
+
+__all__ = ["SessionHealth", "SessionStats", "StatsCollector", "StatsSnapshot"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionHealth:
+    """One session's health at one instant."""
+
+    session: str
+    status: Status
+    healthy: bool
+    weighted_errors: float
+    errors_in_window: int
+    threshold: float
+    corrupted_since: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """Counters for one session (or, summed, for all)."""
+
+    decrypt_ok: int = 0
+    errors: int = 0
+    by_category: Counter[str] = field(default_factory=Counter)
+    peers_with_errors: set[str] = field(default_factory=set)
+    resends: int = 0
+    peer_resets: int = 0
+    retries: int = 0
+    retried_operations: int = 0
+    retried_succeeded: int = 0
+    actions_failed: int = 0
+    regenerations: int = 0
+    regeneration_failures: int = 0
+    corrupted: int = 0
+    cleaned: int = 0
+    unhealthy_transitions: int = 0
+    recovery_times: list[float] = field(default_factory=list)
+    unhealthy_since: float | None = None
+
+    @property
+    def retry_success_rate(self) -> float | None:
+        """Of the operations that needed a retry, the share that finally succeeded."""
+        return self.retried_succeeded / self.retried_operations if self.retried_operations else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decrypt_ok": self.decrypt_ok,
+            "errors": self.errors,
+            "by_category": dict(sorted(self.by_category.items())),
+            "peers_with_errors": len(self.peers_with_errors),
+            "resends": self.resends,
+            "peer_resets": self.peer_resets,
+            "retries": self.retries,
+            "retry_success_rate": self.retry_success_rate,
+            "actions_failed": self.actions_failed,
+            "regenerations": self.regenerations,
+            "regeneration_failures": self.regeneration_failures,
+            "corrupted": self.corrupted,
+            "cleaned": self.cleaned,
+            "unhealthy_transitions": self.unhealthy_transitions,
+            "recovery_times": list(self.recovery_times),
+        }
+
+    def add(self, other: SessionStats) -> None:
+        for name in (
+            "decrypt_ok", "errors", "resends", "peer_resets", "retries", "retried_operations",
+            "retried_succeeded", "actions_failed", "regenerations", "regeneration_failures",
+            "corrupted", "cleaned", "unhealthy_transitions",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.by_category.update(other.by_category)
+        self.peers_with_errors |= other.peers_with_errors
+        self.recovery_times += other.recovery_times
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSnapshot:
+    overall: SessionStats
+    sessions: dict[str, SessionStats]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"overall": self.overall.to_dict(), "sessions": {k: v.to_dict() for k, v in sorted(self.sessions.items())}}
+
+
+def _on_error(s: SessionStats, e: Event) -> None:
+    assert isinstance(e, DecryptError)
+    if e.category.is_crypto:
+        s.errors += 1
+        s.by_category[e.category.value] += 1
+        if e.peer is not None:
+            s.peers_with_errors.add(e.peer)
+
+
+def _on_health(s: SessionStats, e: Event) -> None:
+    assert isinstance(e, HealthChanged)
+    if not e.healthy:
+        s.unhealthy_transitions += 1
+        s.unhealthy_since = e.t
+    elif s.unhealthy_since is not None:
+        s.recovery_times.append(e.t - s.unhealthy_since)
+        s.unhealthy_since = None
+
+
+def _on_retry_finished(s: SessionStats, e: Event) -> None:
+    assert isinstance(e, RetryFinished)
+    s.retried_operations += 1
+    s.retried_succeeded += e.succeeded
+
+
+def _count(name: str) -> Any:
+    def bump(s: SessionStats, e: Event) -> None:
+        setattr(s, name, getattr(s, name) + 1)
+
+    return bump
+
+
+_RULES: dict[type[Event], Any] = {
+    DecryptOk: _count("decrypt_ok"),
+    DecryptError: _on_error,
+    ResendRequested: _count("resends"),
+    PeerSessionReset: _count("peer_resets"),
+    RetryScheduled: _count("retries"),
+    RetryFinished: _on_retry_finished,
+    ActionFailed: _count("actions_failed"),
+    RegenerationSucceeded: _count("regenerations"),
+    RegenerationFailed: _count("regeneration_failures"),
+    SessionCorrupted: _count("corrupted"),
+    SessionCleaned: _count("cleaned"),
+    HealthChanged: _on_health,
+}
+
+
+class StatsCollector:
+    """Subscribes to the bus and keeps :class:`SessionStats` per session."""
+
+    def __init__(self, policy: Policy | None = None) -> None:
+        self.policy = policy or Policy()
+        self._sessions: dict[str, SessionStats] = {}
+
+    def handle(self, event: Event) -> None:
+        rule = _RULES.get(type(event))
+        if rule is None:
+            return
+        stats = self._sessions.get(event.session)
+        if stats is None:
+            stats = self._sessions[event.session] = SessionStats()
+        rule(stats, event)
+
+    def session(self, session: str) -> SessionStats:
+        return self._sessions.get(session) or SessionStats()
+
+    def snapshot(self) -> StatsSnapshot:
+        overall = SessionStats()
+        for stats in self._sessions.values():
+            overall.add(stats)
+        return StatsSnapshot(overall=overall, sessions=dict(self._sessions))
