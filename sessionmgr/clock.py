@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "LoopClock", "ManualClock", "to_ns"]
+__all__ = ["Clock", "LoopClock", "to_ns"]
 
 
 def to_ns(seconds: float) -> int:
@@ -33,8 +31,9 @@ class Clock(Protocol):
 class LoopClock:
     """The running event loop's clock: real in production, virtual under the harness.
 
-    Wall time is ``epoch + loop.time()`` when an epoch is given, which keeps it
-    exactly in step with virtual time; otherwise it is the system's UTC time.
+    Wall time is ``epoch + loop.time()`` when an epoch is given; otherwise the
+    loop's own ``wall()`` if it keeps one (the harness's virtual loop does, so
+    stamps follow virtual time); otherwise the system's UTC time.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None, *, epoch: datetime | None = None):
@@ -51,47 +50,11 @@ class LoopClock:
     def wall(self) -> datetime:
         if self._epoch is not None:
             return self._epoch + timedelta(seconds=self.loop.time())
+        own_wall = getattr(self.loop, "wall", None)
+        if callable(own_wall):
+            wall: datetime = own_wall()
+            return wall
         return datetime.now(UTC)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-class ManualClock:
-    """A clock that moves only when told to, and only forward.
-
-    ``sleep`` waits until :meth:`advance` carries the clock past its deadline,
-    so timer logic can be stepped through without an event loop of its own.
-    """
-
-    def __init__(self, start: float = 0.0, *, epoch: datetime = datetime(2026, 1, 1, tzinfo=UTC)):
-        self._now = start
-        self._epoch = epoch
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._seq = itertools.count()
-
-    def monotonic(self) -> float:
-        return self._now
-
-    def wall(self) -> datetime:
-        return self._epoch + timedelta(seconds=self._now)
-
-    async def sleep(self, seconds: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._now + max(0.0, seconds), next(self._seq), future))
-        await future
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward by ``seconds``, waking every sleeper whose deadline passed."""
-        if seconds < 0:
-            raise ValueError(f"time only moves forward; cannot advance by {seconds}")
-        self._now += seconds
-        while self._sleepers and self._sleepers[0][0] <= self._now:
-            _, _, future = heapq.heappop(self._sleepers)
-            if not future.done():
-                future.set_result(None)
-
-    @property
-    def next_deadline(self) -> float | None:
-        """When the earliest sleeper wakes, if any is waiting."""
-        return self._sleepers[0][0] if self._sleepers else None

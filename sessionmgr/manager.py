@@ -111,11 +111,14 @@ class SessionManager:
         self.advisory = advisory
         self.stats = StatsCollector(self.policy)
         self.bus.subscribe(self.stats.handle)
-        self.alerts = AlertEvaluator(self.policy, self._emit, self._now, self.clock.sleep, self._spawn)
+        self.alerts = AlertEvaluator(self.policy, self._emit, self._now, self.clock.sleep, self._spawn_timer)
         self.bus.subscribe(self.alerts.handle)
         self._sessions: dict[str, _SessionState] = {}
         self._window_ns = to_ns(self.policy.window)
+        # Actions are awaited by drain(); timers (alert deadlines, recovery
+        # watchers) are not, since they would carry virtual time forward.
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._timers: set[asyncio.Task[Any]] = set()
         self._periodic: list[asyncio.Task[None]] = []
         self._writes: asyncio.Queue[Callable[[], Awaitable[None]]] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -150,9 +153,10 @@ class SessionManager:
         if not self._running:
             return
         self._running = False
-        for task in [*self._periodic, *self._tasks]:
+        pending = [*self._periodic, *self._tasks, *self._timers]
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self._periodic, *self._tasks, return_exceptions=True)
+        await asyncio.gather(*pending, return_exceptions=True)
         self._periodic.clear()
         if self._writes is not None and self._writer is not None:
             await self._writes.join()
@@ -279,7 +283,7 @@ class SessionManager:
             self._set_status(state, Status.UNHEALTHY)
         self._emit(HealthChanged(session=state.record.session, healthy=False, weight=state.window.weight(now)))
         if state.watcher is None or state.watcher.done():
-            state.watcher = self._spawn(self._watch_recovery(state))
+            state.watcher = self._spawn_timer(self._watch_recovery(state))
 
     async def _watch_recovery(self, state: _SessionState) -> None:
         # Health recovers by itself as errors age out: sleep until the exact
@@ -557,8 +561,15 @@ class SessionManager:
         task.add_done_callback(self._task_done)
         return task
 
+    def _spawn_timer(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._timers.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
+        self._timers.discard(task)
         if not task.cancelled() and task.exception() is not None:
             _log.error("manager task failed", exc_info=task.exception())
 

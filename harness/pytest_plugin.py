@@ -1,0 +1,113 @@
+"""The sessionmgr pytest plugin: virtual time, chaos seeds, and a world to break.
+
+Registered under the ``pytest11`` entry point, so installing the package is
+enough. Mark an async test ``@pytest.mark.virtual_time`` (together with
+``@pytest.mark.asyncio``) to run it on :class:`~harness.loop.VirtualLoop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from harness.loop import VirtualLoop
+
+__all__ = ["CHAOS_SEED_KEY"]
+
+CHAOS_SEED_KEY = "sessionmgr/chaos-seed"
+
+_MARKERS = (
+    "virtual_time: run this asyncio test on the virtual-time loop (timers jump, no real sleeps)",
+    "scenario: an end-to-end scenario on the simulated transport",
+    "slow: takes more than a second of real time",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sessionmgr", "sessionmgr chaos harness")
+    group.addoption(
+        "--chaos-seed",
+        action="store",
+        default=None,
+        metavar="SEED",
+        help="seed for every random choice the harness makes: an integer, or 'last' to reuse the previous run's",
+    )
+
+
+def _resolve_seed(config: pytest.Config) -> int:
+    raw = config.getoption("--chaos-seed")
+    cache = config.cache
+    if raw is None:
+        # a fresh seed per run, from the system's entropy, recorded so 'last' can replay it
+        seed = random.SystemRandom().randrange(2**32)
+    elif raw == "last":
+        last = cache.get(CHAOS_SEED_KEY, None) if cache is not None else None
+        if last is None:
+            raise pytest.UsageError("--chaos-seed last: no previous run recorded a seed; pass an integer")
+        seed = int(last)
+    else:
+        try:
+            seed = int(raw)
+        except ValueError:
+            raise pytest.UsageError(f"--chaos-seed expects an integer or 'last', got {raw!r}") from None
+    if cache is not None:
+        cache.set(CHAOS_SEED_KEY, seed)
+    return seed
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in _MARKERS:
+        config.addinivalue_line("markers", marker)
+    config.stash[_SEED] = _resolve_seed(config)
+
+
+_SEED = pytest.StashKey[int]()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"sessionmgr chaos seed: {config.stash[_SEED]} (replay with --chaos-seed {config.stash[_SEED]})"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report: pytest.TestReport = yield
+    if report.failed and "chaos_seed" in getattr(item, "fixturenames", ()):
+        seed = item.config.stash[_SEED]
+        report.sections.append(
+            ("sessionmgr chaos seed", f"replay this failure with:\n  pytest '{item.nodeid}' --chaos-seed {seed}")
+        )
+    return report  # type: ignore[return-value]
+
+
+@pytest.hookimpl(optionalhook=True, trylast=True)
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], Any]]:
+    """Give ``virtual_time`` tests the virtual loop; others keep asyncio's own."""
+    if item.get_closest_marker("virtual_time") is not None:
+        return {"virtual": VirtualLoop}
+    return {"asyncio": asyncio.new_event_loop}
+
+
+@pytest.fixture
+def chaos_seed(request: pytest.FixtureRequest) -> int:
+    """The run's chaos seed; a failing test that used it prints how to replay it."""
+    return request.config.stash[_SEED]
+
+
+@pytest.fixture
+def chaos_rng(chaos_seed: int) -> random.Random:
+    """A ``random.Random`` seeded with the chaos seed."""
+    return random.Random(chaos_seed)
+
+
+@pytest.fixture
+def virtual_loop() -> Iterator[VirtualLoop]:
+    """A fresh virtual-time loop for synchronous tests that drive it by hand."""
+    loop = VirtualLoop()
+    try:
+        yield loop
+    finally:
+        loop.close()
