@@ -112,10 +112,9 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         scheduled: list[asyncio.TimerHandle] = self._scheduled  # type: ignore[attr-defined]
         if not scheduled:
             return
-        when = scheduled[0].when()
-        target = round(when * 1_000_000_000)
-        if target / 1_000_000_000 < when:  # never land a hair before the timer
-            target += 1
+        # Round, never bump: asyncio runs handles due within its clock resolution
+        # (1 ns), and bumping would add a nanosecond of drift per timer.
+        target = round(scheduled[0].when() * 1_000_000_000)
         if target > self._now_ns:
             self._set_ns(target)
 

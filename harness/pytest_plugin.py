@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -73,14 +73,16 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report: pytest.TestReport = yield
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if report.failed and "chaos_seed" in getattr(item, "fixturenames", ()):
         seed = item.config.stash[_SEED]
         report.sections.append(
             ("sessionmgr chaos seed", f"replay this failure with:\n  pytest '{item.nodeid}' --chaos-seed {seed}")
         )
-    return report  # type: ignore[return-value]
+    return report
 
 
 @pytest.hookimpl(optionalhook=True, trylast=True)

@@ -99,7 +99,9 @@ class AlertEvaluator:
 
     def _on_regeneration_failed(self, event: Event) -> None:
         assert isinstance(event, RegenerationFailed)
-        self._fire(REGENERATION_FAILED, event.session, event.attempts, f"regeneration failed after {event.attempts} attempts")
+        self._fire(
+            REGENERATION_FAILED, event.session, event.attempts, f"regeneration failed after {event.attempts} attempts"
+        )
 
     def _on_regeneration_succeeded(self, event: Event) -> None:
         self._resolve(REGENERATION_FAILED, event.session)
@@ -122,7 +124,10 @@ class AlertEvaluator:
             attempts = attempts_window.count(now)
             errors_window = self._errors.get(session)
             errors = errors_window.count(now) if errors_window is not None else 0
-            if attempts >= self.policy.alert_error_rate_min_attempts and errors / attempts > self.policy.alert_error_rate:
+            if (
+                attempts >= self.policy.alert_error_rate_min_attempts
+                and errors / attempts > self.policy.alert_error_rate
+            ):
                 self._fire(ERROR_RATE, session, errors / attempts, f"{errors}/{attempts} decrypt attempts failed")
             elif attempts >= self.policy.alert_error_rate_min_attempts or attempts == 0:
                 self._resolve(ERROR_RATE, session)

@@ -71,9 +71,7 @@ TEXT_RULES: Final[tuple[tuple[str, Category, int], ...]] = (
 # One alternation over every text, longest first, inside a lookahead so that
 # overlapping hits ("old counter" within a longer text) are all seen in one pass.
 _PATTERN: Final = re.compile(
-    "(?=("
-    + "|".join(re.escape(text) for text, _, _ in sorted(TEXT_RULES, key=lambda r: -len(r[0])))
-    + "))",
+    "(?=(" + "|".join(re.escape(text) for text, _, _ in sorted(TEXT_RULES, key=lambda r: -len(r[0]))) + "))",
     re.IGNORECASE,
 )
 _BY_TEXT: Final[dict[str, tuple[Category, int, int]]] = {
@@ -91,9 +89,7 @@ class CiphertextStub:
     parameters: tuple[str, ...] = ()
 
 
-Classifiable: TypeAlias = (
-    str | BaseException | tuple[str, str] | CiphertextStub | Mapping[str, object]
-)
+Classifiable: TypeAlias = str | BaseException | tuple[str, str] | CiphertextStub | Mapping[str, object]
 
 
 def _best(texts: Sequence[str]) -> tuple[Category, int, int] | None:

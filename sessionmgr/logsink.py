@@ -40,7 +40,9 @@ def event_record(event: Event, pseudonymizer: Pseudonymizer) -> dict[str, Any]:
         if key in _ID_FIELDS and isinstance(value, str):
             value = pseudonymizer.pseudonym(value)
         elif key in _TEXT_FIELDS:
-            value = [pseudonymizer.scrub(v) for v in value] if isinstance(value, list) else pseudonymizer.scrub(str(value))
+            value = (
+                [pseudonymizer.scrub(v) for v in value] if isinstance(value, list) else pseudonymizer.scrub(str(value))
+            )
         elif hasattr(value, "value"):  # enums
             value = value.value
         record[key] = value

@@ -144,8 +144,12 @@ class SessionManager:
         self._writer = asyncio.create_task(self._write_loop(), name="sessionmgr-store-writer")
         await self._restore()
         self._periodic = [
-            asyncio.create_task(self._every(self.policy.health_check_interval, self.check_health), name="sessionmgr-health"),
-            asyncio.create_task(self._every(self.policy.cleanup_interval, self.cleanup_corrupted_sessions), name="sessionmgr-cleanup"),
+            asyncio.create_task(
+                self._every(self.policy.health_check_interval, self.check_health), name="sessionmgr-health"
+            ),
+            asyncio.create_task(
+                self._every(self.policy.cleanup_interval, self.cleanup_corrupted_sessions), name="sessionmgr-cleanup"
+            ),
         ]
 
     async def aclose(self) -> None:
@@ -208,8 +212,13 @@ class SessionManager:
         if category.is_crypto:
             await self.observe(
                 DecryptError(
-                    session=session, peer=peer, error=text, error_type=error_type,
-                    message_type=message_type, message_id=message_id, category=category,
+                    session=session,
+                    peer=peer,
+                    error=text,
+                    error_type=error_type,
+                    message_type=message_type,
+                    message_id=message_id,
+                    category=category,
                 )
             )
         return category
@@ -317,7 +326,11 @@ class SessionManager:
         try:
             await self._retry(call, operation, session)
         except RetriesExhausted as exc:
-            self._emit(ActionFailed(session=session, operation=operation, attempts=exc.attempts, error=str(exc.last), peer=peer))
+            self._emit(
+                ActionFailed(
+                    session=session, operation=operation, attempts=exc.attempts, error=str(exc.last), peer=peer
+                )
+            )
             return False
         return True
 
@@ -381,9 +394,8 @@ class SessionManager:
         """
         cleaned: list[str] = []
         for state in list(self._sessions.values()):
-            if state.status is Status.CORRUPTED and not state.record.cleaned:
-                if await self._clean(state):
-                    cleaned.append(state.record.session)
+            if state.status is Status.CORRUPTED and not state.record.cleaned and await self._clean(state):
+                cleaned.append(state.record.session)
         self._forget_aged_out()
         return cleaned
 
@@ -397,7 +409,9 @@ class SessionManager:
                 await self.store.quarantine(QuarantineEntry(at=self.clock.wall(), session=session, material=material))
                 await self._retry(lambda: self.backend.purge_keys(session), "purge_keys", session)
             except RetriesExhausted as exc:
-                self._emit(ActionFailed(session=session, operation=exc.operation, attempts=exc.attempts, error=str(exc.last)))
+                self._emit(
+                    ActionFailed(session=session, operation=exc.operation, attempts=exc.attempts, error=str(exc.last))
+                )
                 return False
         state.record = state.record.evolve(cleaned=True)
         self._set_status(state, Status.DISCONNECTED)
@@ -417,7 +431,10 @@ class SessionManager:
                 and not state.peers
                 and state.window.weight(now) == 0
                 and state.since_regeneration.weight(now) == 0
-                and (state.last_regeneration is None or now - to_ns(state.last_regeneration) >= to_ns(self.policy.regeneration_cooldown))
+                and (
+                    state.last_regeneration is None
+                    or now - to_ns(state.last_regeneration) >= to_ns(self.policy.regeneration_cooldown)
+                )
             )
             if idle:
                 del self._sessions[session]
@@ -435,8 +452,17 @@ class SessionManager:
         state = self._sessions.get(session)
         now = to_ns(self.clock.monotonic())
         if state is None:
-            return SessionHealth(session=session, status=Status.HEALTHY, healthy=True, weighted_errors=0.0, errors_in_window=0,
-                                 threshold=self.policy.unhealthy_threshold, corrupted_since=None, last_error=None, last_error_at=None)
+            return SessionHealth(
+                session=session,
+                status=Status.HEALTHY,
+                healthy=True,
+                weighted_errors=0.0,
+                errors_in_window=0,
+                threshold=self.policy.unhealthy_threshold,
+                corrupted_since=None,
+                last_error=None,
+                last_error_at=None,
+            )
         weight = state.window.weight(now)
         return SessionHealth(
             session=session,
@@ -454,9 +480,12 @@ class SessionManager:
         """Counters per session and overall, derived from the events."""
         return self.stats.snapshot()
 
-    async def retry_crypto_operation(self, operation: Callable[[], Awaitable[T]], *, name: str | None = None, session: str = "*") -> T:
+    async def retry_crypto_operation(
+        self, operation: Callable[[], Awaitable[T]], *, name: str | None = None, session: str = "*"
+    ) -> T:
         """Run ``operation`` under this manager's retry policy, publishing each retry."""
-        return await self._retry(operation, name or getattr(operation, "__name__", "operation"), session)
+        label = name or str(getattr(operation, "__name__", "operation"))
+        return await self._retry(operation, label, session)
 
     def sessions(self) -> list[str]:
         """The sessions the manager currently tracks."""
@@ -485,7 +514,9 @@ class SessionManager:
             nonlocal retried
             retried = attempt
             error_text = self.pseudonymizer.scrub(str(error))
-            self._emit(RetryScheduled(session=session, operation=operation, attempt=attempt, delay=delay, error=error_text))
+            self._emit(
+                RetryScheduled(session=session, operation=operation, attempt=attempt, delay=delay, error=error_text)
+            )
 
         try:
             result = await retry_crypto_operation(
@@ -600,4 +631,3 @@ async def initialize_session_manager(backend: Backend, **options: Any) -> Sessio
     manager = SessionManager(backend, **options)
     await manager.start()
     return manager
-

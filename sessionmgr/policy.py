@@ -145,9 +145,7 @@ class Policy:
             raise PolicyError(exc.field, exc.reason, source="environment") from None
 
     @classmethod
-    def load(
-        cls, path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
-    ) -> Policy:
+    def load(cls, path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Policy:
         """Defaults, then the TOML file if given, then environment variables."""
         base = cls() if path is None else cls.from_toml(path)
         return base.with_env(environ)

@@ -11,7 +11,9 @@ from typing import Final
 __all__ = ["Pseudonymizer"]
 
 # A WhatsApp JID (user[:device]@server) or a bare run of 8+ digits (a phone number).
-_JID: Final = re.compile(r"\+?\b\d[\d:.\-]{6,}\d(?:@[\w.\-]+)?|\b[\w.\-]+@(?:s\.whatsapp\.net|c\.us|g\.us|lid|broadcast)\b")
+_JID: Final = re.compile(
+    r"\+?\b\d[\d:.\-]{6,}\d(?:@[\w.\-]+)?|\b[\w.\-]+@(?:s\.whatsapp\.net|c\.us|g\.us|lid|broadcast)\b"
+)
 _DIGITS: Final = re.compile(r"\d{7,}")
 
 

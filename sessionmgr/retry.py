@@ -65,7 +65,7 @@ async def retry_crypto_operation(
     ``on_retry(attempt, delay, error)`` is called before each wait. When every
     try fails, :class:`RetriesExhausted` is raised from the last error.
     """
-    label = name or getattr(operation, "__name__", "operation")
+    label = name or str(getattr(operation, "__name__", "operation"))
     attempt = 1
     while True:
         try:

@@ -91,9 +91,19 @@ class SessionStats:
 
     def add(self, other: SessionStats) -> None:
         for name in (
-            "decrypt_ok", "errors", "resends", "peer_resets", "retries", "retried_operations",
-            "retried_succeeded", "actions_failed", "regenerations", "regeneration_failures",
-            "corrupted", "cleaned", "unhealthy_transitions",
+            "decrypt_ok",
+            "errors",
+            "resends",
+            "peer_resets",
+            "retries",
+            "retried_operations",
+            "retried_succeeded",
+            "actions_failed",
+            "regenerations",
+            "regeneration_failures",
+            "corrupted",
+            "cleaned",
+            "unhealthy_transitions",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.by_category.update(other.by_category)
@@ -107,7 +117,10 @@ class StatsSnapshot:
     sessions: dict[str, SessionStats]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"overall": self.overall.to_dict(), "sessions": {k: v.to_dict() for k, v in sorted(self.sessions.items())}}
+        return {
+            "overall": self.overall.to_dict(),
+            "sessions": {k: v.to_dict() for k, v in sorted(self.sessions.items())},
+        }
 
 
 def _on_error(s: SessionStats, e: Event) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -78,10 +79,13 @@ async def test_failures_from_different_peers_do_not_reset_each_other() -> None:
 async def test_duplicates_change_nothing() -> None:
     """Duplicate frames weigh zero: no repair, no health change, however many."""
     backend = MockBackend()
-    manager, events = await started(backend)
+    manager, _events = await started(backend)
     for _ in range(50):
-        await manager.observe(DecryptError(session="bot-1", peer=PEER_A, error="Key used already or never filled",
-                                           category=Category.DUPLICATE))
+        await manager.observe(
+            DecryptError(
+                session="bot-1", peer=PEER_A, error="Key used already or never filled", category=Category.DUPLICATE
+            )
+        )
     await manager.drain()
     assert backend.calls == []
     assert manager.get_session_health("bot-1").healthy
@@ -119,13 +123,13 @@ async def test_health_recovers_exactly_when_the_fifth_error_is_300_s_old() -> No
     await asyncio.sleep(0.002)
     assert manager.get_session_health("bot-1").healthy
     changes = [e for e in events if e.kind == "health"]
-    assert [getattr(e, "healthy") for e in changes] == [False, True]
+    assert [e.healthy for e in changes] == [False, True]
     assert changes[1].t - start == pytest.approx(300.0, abs=1e-9)
     await manager.aclose()
 
 
 async def test_regeneration_failing_is_retried_then_corrupts_and_cleanup_quarantines() -> None:
-    """Regeneration that keeps failing: tries at +1 s and +2 s, corrupted, disconnected, cleaned with keys quarantined."""
+    """Failing regeneration: tries at +1 s and +2 s, then corrupted, disconnected, cleaned, keys quarantined."""
 
     def handler(call: BackendCall) -> bytes | None:
         if call.method == "regenerate_keys":
@@ -140,11 +144,11 @@ async def test_regeneration_failing_is_retried_then_corrupts_and_cleanup_quarant
         await manager.observe(bad_mac())
     t0 = loop.time()
     await manager.drain()
-    retries = [e for e in events if e.kind == "retry" and getattr(e, "operation") == "regenerate_keys"]
-    assert [getattr(e, "delay") for e in retries] == [1.0, 2.0]
+    retries = [e for e in events if e.kind == "retry" and e.operation == "regenerate_keys"]
+    assert [e.delay for e in retries] == [1.0, 2.0]
     failed = next(e for e in events if e.kind == "regeneration_failed")
     assert failed.t - t0 == pytest.approx(3.0)
-    assert getattr(failed, "attempts") == 3
+    assert failed.attempts == 3
     assert manager.get_session_health("bot-1").status is Status.CORRUPTED
     assert "disconnect" in backend.methods()
 
@@ -170,7 +174,7 @@ async def test_storm_regenerations_are_bounded_by_cooldown_and_escalate() -> Non
     await manager.drain()
     regenerations = [e for e in events if e.kind == "regeneration_succeeded"]
     assert len(regenerations) == policy.max_regenerations
-    gaps = [b.t - a.t for a, b in zip(regenerations, regenerations[1:], strict=False)]
+    gaps = [b.t - a.t for a, b in itertools.pairwise(regenerations)]
     assert all(gap >= policy.regeneration_cooldown for gap in gaps)
     corrupted = [e for e in events if e.kind == "corrupted"]
     assert len(corrupted) == 1
@@ -180,7 +184,9 @@ async def test_storm_regenerations_are_bounded_by_cooldown_and_escalate() -> Non
 
 async def test_alerts_fire_and_resolve_once_at_the_right_times() -> None:
     """Regeneration failure and 'corrupted for 10 minutes' fire once, and resolve when the session reconnects."""
-    backend = MockBackend(lambda c: (_ for _ in ()).throw(BackendError("no")) if c.method == "regenerate_keys" else None)
+    backend = MockBackend(
+        lambda c: (_ for _ in ()).throw(BackendError("no")) if c.method == "regenerate_keys" else None
+    )
     manager, events = await started(backend, policy=Policy(peer_reset_after=100))
     for _ in range(5):
         await manager.observe(bad_mac())
@@ -188,10 +194,10 @@ async def test_alerts_fire_and_resolve_once_at_the_right_times() -> None:
     corrupted_at = next(e for e in events if e.kind == "corrupted").t
     await asyncio.sleep(1200)
     fired = [e for e in events if e.kind == "alert_fired"]
-    assert [getattr(e, "rule") for e in fired] == ["regeneration_failed", "session_corrupted_too_long"]
+    assert [e.rule for e in fired] == ["regeneration_failed", "session_corrupted_too_long"]
     assert fired[1].t - corrupted_at == pytest.approx(600.0)
     await manager.connection_changed("bot-1", open=True)
-    resolved = [getattr(e, "rule") for e in events if e.kind == "alert_resolved"]
+    resolved = [e.rule for e in events if e.kind == "alert_resolved"]
     assert sorted(resolved) == ["regeneration_failed", "session_corrupted_too_long"]
     assert manager.get_session_health("bot-1").status is Status.HEALTHY
     await manager.aclose()
@@ -199,13 +205,15 @@ async def test_alerts_fire_and_resolve_once_at_the_right_times() -> None:
 
 async def test_mass_corruption_alert() -> None:
     """Three sessions corrupted at once raise the mass-corruption alert, once."""
-    backend = MockBackend(lambda c: (_ for _ in ()).throw(BackendError("no")) if c.method == "regenerate_keys" else None)
+    backend = MockBackend(
+        lambda c: (_ for _ in ()).throw(BackendError("no")) if c.method == "regenerate_keys" else None
+    )
     manager, events = await started(backend, policy=Policy(peer_reset_after=100))
     for session in ("s1", "s2", "s3", "s4"):
         for _ in range(5):
             await manager.observe(bad_mac(session=session))
     await manager.drain()
-    mass = [e for e in events if e.kind == "alert_fired" and getattr(e, "rule") == "mass_corruption"]
+    mass = [e for e in events if e.kind == "alert_fired" and e.rule == "mass_corruption"]
     assert len(mass) == 1
     await manager.aclose()
 
@@ -231,7 +239,10 @@ async def test_handle_crypto_error_accepts_exceptions_and_ignores_non_crypto() -
     class SessionError(Exception):
         pass
 
-    assert await manager.handle_crypto_error("bot-1", SessionError("No session record"), peer=PEER_A) is Category.NO_SESSION
+    assert (
+        await manager.handle_crypto_error("bot-1", SessionError("No session record"), peer=PEER_A)
+        is Category.NO_SESSION
+    )
     assert await manager.handle_crypto_error("bot-1", ConnectionResetError("ECONNRESET")) is Category.NOT_CRYPTO
     await manager.drain()
     assert kinds(events).count("decrypt_error") == 1
@@ -242,8 +253,15 @@ async def test_wrapped_bad_mac_is_classified_by_its_cause() -> None:
     """libsignal-node's msg path wraps Bad MAC; the logged cause decides the category."""
     backend = MockBackend()
     manager, events = await started(backend)
-    await manager.observe(DecryptError(session="bot-1", peer=PEER_A, error="No matching sessions found for message",
-                                       error_type="SessionError", causes=("Error: Bad MAC",)))
+    await manager.observe(
+        DecryptError(
+            session="bot-1",
+            peer=PEER_A,
+            error="No matching sessions found for message",
+            error_type="SessionError",
+            causes=("Error: Bad MAC",),
+        )
+    )
     errors = [e for e in events if isinstance(e, DecryptError)]
     assert errors[0].category is Category.BAD_MAC
     await manager.aclose()

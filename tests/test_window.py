@@ -1,0 +1,92 @@
+"""The health window against a brute-force oracle, biased to its edges."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sessionmgr import HealthWindow
+
+SPAN = 300_000_000_000  # 300 s in ns
+MS = 1_000_000
+
+
+def oracle(events: list[tuple[int, float]], t: int, span: int = SPAN) -> float:
+    """The definition, literally: the weight of events e with t - span < e <= t."""
+    return sum(w for e, w in events if t - span < e <= t)
+
+
+# Gaps biased to the thresholds: exactly the span, a millisecond either side, and zero.
+gaps = st.one_of(
+    st.sampled_from([0, 1, MS, SPAN, SPAN - MS, SPAN + MS, SPAN - 1, SPAN + 1]),
+    st.integers(min_value=0, max_value=2 * SPAN),
+)
+weights = st.sampled_from([0.0, 1.0, 1.0, 1.0, 2.0, 0.5])
+
+
+@given(steps=st.lists(st.tuples(gaps, weights, gaps), min_size=1, max_size=60))
+def test_window_matches_oracle(steps: list[tuple[int, float, int]]) -> None:
+    """At every query time, the window's weight equals the brute-force sum."""
+    window = HealthWindow(SPAN)
+    events: list[tuple[int, float]] = []
+    t = 0
+    for gap, weight, look_ahead in steps:
+        t += gap
+        window.add(t, weight)
+        events.append((t, weight))
+        assert window.weight(t) == pytest.approx(oracle(events, t))
+        probe = t + look_ahead
+        assert window.weight(probe) == pytest.approx(oracle(events, probe))
+        t = probe
+
+
+@given(steps=st.lists(st.tuples(gaps, weights), min_size=1, max_size=40), threshold=st.sampled_from([1.0, 2.0, 5.0]))
+def test_drops_below_is_the_first_instant_under_threshold(steps: list[tuple[int, float]], threshold: float) -> None:
+    """drops_below gives the exact instant the oracle first falls under the threshold."""
+    window = HealthWindow(SPAN)
+    events: list[tuple[int, float]] = []
+    t = 0
+    for gap, weight in steps:
+        t += gap
+        window.add(t, weight)
+        events.append((t, weight))
+    when = window.drops_below(threshold, t)
+    if oracle(events, t) < threshold:
+        assert when is None
+        return
+    assert when is not None
+    assert oracle(events, when) < threshold
+    assert oracle(events, when - 1) >= threshold
+
+
+def test_exactly_300_s_old_no_longer_counts() -> None:
+    """An error exactly one span old has left the window; one nanosecond younger has not."""
+    window = HealthWindow(SPAN)
+    window.add(0)
+    assert window.weight(SPAN - 1) == 1
+    assert window.weight(SPAN) == 0
+
+
+def test_memory_is_bounded_by_the_window() -> None:
+    """A long history keeps only what is inside the window."""
+    window = HealthWindow(SPAN)
+    for i in range(100_000):
+        window.add(i * MS * 100)  # one event every 100 ms for ~2.8 hours
+    assert len(window) == 3000
+
+
+def test_time_cannot_go_back() -> None:
+    """Out-of-order events are refused with the two times named."""
+    window = HealthWindow(SPAN)
+    window.add(10)
+    with pytest.raises(ValueError, match="5 < 10"):
+        window.add(5)
+
+
+def test_zero_weight_is_not_kept() -> None:
+    """Zero-weight events (duplicates) take no memory and change nothing."""
+    window = HealthWindow(SPAN)
+    for i in range(100):
+        window.add(i, 0.0)
+    assert len(window) == 0 and window.weight(100) == 0
