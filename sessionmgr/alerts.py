@@ -111,7 +111,8 @@ class AlertEvaluator:
         if window is None:
             window = self._attempts[event.session] = HealthWindow(to_ns(self.policy.window))
         window.add(to_ns(event.t))
-        if isinstance(event, DecryptError) and event.category.is_crypto:
+        # benign categories (weight 0: duplicates) are not failures of decryption
+        if isinstance(event, DecryptError) and self.policy.weight(event.category) > 0:
             errors = self._errors.get(event.session)
             if errors is None:
                 errors = self._errors[event.session] = HealthWindow(to_ns(self.policy.window))
@@ -129,7 +130,8 @@ class AlertEvaluator:
                 and errors / attempts > self.policy.alert_error_rate
             ):
                 self._fire(ERROR_RATE, session, errors / attempts, f"{errors}/{attempts} decrypt attempts failed")
-            elif attempts >= self.policy.alert_error_rate_min_attempts or attempts == 0:
+            else:
+                # back under the rate, or too few attempts left to judge: it clears
                 self._resolve(ERROR_RATE, session)
             if attempts == 0:
                 del self._attempts[session]

@@ -1,0 +1,151 @@
+"""The default simulation: a population, traffic, a fault plan, and (optionally) the manager."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.faults import FaultPlan, default_fault_mix, schedule
+from harness.loop import DEFAULT_EPOCH, VirtualLoop
+from harness.population import make_population
+from harness.world import SimWorld, WorldBackend, WorldConfig
+from sessionmgr.bus import EventBus
+from sessionmgr.clock import LoopClock
+from sessionmgr.events import Event
+from sessionmgr.manager import SessionManager
+from sessionmgr.policy import Policy
+from sessionmgr.pseudonym import Pseudonymizer
+from sessionmgr.report import ReportRecorder
+from sessionmgr.store import MemoryStore, Store
+
+__all__ = ["SimConfig", "SimResult", "run_simulation", "simulate"]
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    """Everything a simulation run depends on; the same config gives the same report."""
+
+    seed: int = 1
+    sessions: int = 20
+    peers_per_session: int = 50
+    hours: float = 24.0
+    #: Mean seconds between two messages from one peer.
+    message_interval: float = 1800.0
+    #: Faults; ``None`` means the default mix for this population and duration.
+    faults: FaultPlan | None = None
+    #: Multiplies every random fault rate of the plan.
+    fault_scale: float = 1.0
+    policy: Policy = field(default_factory=Policy)
+    manager: bool = True
+    world: WorldConfig = field(default_factory=WorldConfig)
+
+    def source(self) -> dict[str, Any]:
+        return {
+            "kind": "simulation",
+            "seed": self.seed,
+            "sessions": self.sessions,
+            "peers_per_session": self.peers_per_session,
+            "hours": self.hours,
+            "message_interval_s": self.message_interval,
+            "fault_scale": self.fault_scale,
+            "manager": self.manager,
+            "policy": self.policy.to_dict(),
+        }
+
+
+@dataclass(slots=True)
+class SimResult:
+    report: dict[str, Any]
+    world: SimWorld
+    manager: SessionManager | None
+    events: list[Event] | None = None
+
+
+async def simulate(
+    config: SimConfig,
+    *,
+    progress: Progress | None = None,
+    store: Store | None = None,
+    keep_events: bool = False,
+    subscribers: tuple[Callable[[Event], None], ...] = (),
+) -> SimResult:
+    """Run one simulation on the running (virtual-time) loop."""
+    loop = asyncio.get_running_loop()
+    if config.sessions < 1 or config.peers_per_session < 1 or config.hours <= 0:
+        raise ValueError("a simulation needs at least one session, one peer and some time")
+    rng = random.Random(config.seed)
+    population = make_population(config.seed, config.sessions, config.peers_per_session)
+    bus = EventBus()
+    recorder = ReportRecorder(origin=loop.time())
+    bus.subscribe(recorder)
+    events: list[Event] | None = [] if keep_events else None
+    if events is not None:
+        bus.subscribe(events.append)
+    for subscriber in subscribers:
+        bus.subscribe(subscriber)
+    world = SimWorld(population, random.Random(rng.getrandbits(64)), config=config.world, observer=bus.publish)
+    manager: SessionManager | None = None
+    if config.manager:
+        key = hashlib.sha256(f"sessionmgr-sim-{config.seed}".encode()).digest()
+        manager = SessionManager(
+            WorldBackend(world),
+            policy=config.policy,
+            clock=LoopClock(),
+            store=store or MemoryStore(),
+            bus=bus,
+            rng=random.Random(rng.getrandbits(64)),
+            pseudonymizer=Pseudonymizer(key),
+        )
+        world.observer = manager.observe_nowait
+        await manager.start()
+    horizon = config.hours * 3600
+    plan = config.faults if config.faults is not None else default_fault_mix(population.sessions, config.hours)
+    schedule(plan.scaled(config.fault_scale), world, random.Random(rng.getrandbits(64)), horizon)
+    traffic = loop.create_task(_traffic(world, population.texts, config, random.Random(rng.getrandbits(64)), horizon))
+    try:
+        step = 3600.0 if horizon >= 3600 else horizon
+        elapsed = 0.0
+        while elapsed < horizon:
+            chunk = min(step, horizon - elapsed)
+            await asyncio.sleep(chunk)
+            elapsed += chunk
+            if progress is not None:
+                progress(elapsed / horizon)
+    finally:
+        traffic.cancel()
+        await asyncio.gather(traffic, return_exceptions=True)
+        if manager is not None:
+            await manager.aclose()
+    world.finish()
+    report = recorder.report(source=config.source(), delivery=world.delivery(), sessions=list(population.sessions))
+    report["input"] = {"events": recorder.events, "messages": len(world.messages), "rejected": []}
+    return SimResult(report, world, manager, events)
+
+
+async def _traffic(
+    world: SimWorld, texts: tuple[str, ...], config: SimConfig, rng: random.Random, horizon: float
+) -> None:
+    # One Poisson stream for the whole population: one timer at a time, however many peers.
+    peers = sorted(world.peers)
+    rate = len(peers) / config.message_interval
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    while True:
+        await asyncio.sleep(rng.expovariate(rate))
+        if loop.time() - start >= horizon:
+            return
+        world.send(rng.choice(peers), rng.choice(texts).encode())
+
+
+def run_simulation(
+    config: SimConfig, *, progress: Progress | None = None, store: Store | None = None
+) -> dict[str, Any]:
+    """Run one simulation on a fresh virtual-time loop and return its report."""
+    with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=DEFAULT_EPOCH)) as runner:
+        return runner.run(simulate(config, progress=progress, store=store)).report
