@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from harness.population import Population, PeerInfo
+from harness.population import PeerInfo, Population
 from harness.signal import (
     BadMac,
     BotKeys,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,10 +147,9 @@ def simulate(
         click.echo(render_text(report, compare=baseline), err=json_out == "-")
 
 
-def _run_with_progress(run: Any, config: Any, label: str | None) -> dict[str, Any]:
+def _run_with_progress(run: Callable[..., dict[str, Any]], config: Any, label: str | None) -> dict[str, Any]:
     if label is None or not sys.stderr.isatty():
-        result: dict[str, Any] = run(config)
-        return result
+        return run(config)
     with click.progressbar(length=1000, label=label, file=sys.stderr, show_eta=False) as bar:
         done = 0
 
@@ -158,8 +158,7 @@ def _run_with_progress(run: Any, config: Any, label: str | None) -> dict[str, An
             bar.update(int(fraction * 1000) - done)
             done = int(fraction * 1000)
 
-        result = run(config, progress=progress)
-    return result
+        return run(config, progress=progress)
 
 
 @main.command("classify")

@@ -180,14 +180,16 @@ class SessionManager:
         """Take one observation; decisions follow as tasks on the running loop."""
         self.observe_nowait(event)
 
-    def observe_nowait(self, event: Observation) -> None:
+    def observe_nowait(self, event: Event) -> None:
         """:meth:`observe` for callers that cannot await (log followers, callbacks)."""
         if isinstance(event, DecryptError):
             self._on_error(event)
         elif isinstance(event, DecryptOk):
             self._emit(event)
-        else:
+        elif isinstance(event, ConnectionChanged):
             self._on_connection(event)
+        else:
+            raise TypeError(f"{type(event).__name__} is a decision, not an observation the manager can take")
 
     async def handle_crypto_error(
         self,

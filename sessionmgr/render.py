@@ -164,9 +164,9 @@ def _sessions_svg(report: dict[str, Any], span: float) -> str:
         if session not in index or kind not in ACTION_MARKS:
             continue
         colour, label = ACTION_MARKS[kind]
-        y = 5 + index[session] * row + row / 2
+        cy = 5 + index[session] * row + row / 2
         parts.append(
-            f'<circle cx="{_x(t, span):.1f}" cy="{y:.1f}" r="3.5" fill="{colour}" stroke="#fff">'
+            f'<circle cx="{_x(t, span):.1f}" cy="{cy:.1f}" r="3.5" fill="{colour}" stroke="#fff">'
             f"<title>{label} at {t:.0f} s</title></circle>"
         )
     parts.append(_axis(span, height))

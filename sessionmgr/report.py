@@ -96,9 +96,9 @@ class ReportRecorder:
         elif isinstance(event, ConnectionChanged) and event.open:
             if self.status.get(event.session) in ("corrupted", "disconnected"):
                 self.status[event.session] = "healthy"
-                spans = self._timeline.down.get(event.session)
-                if spans and spans[-1][1] is None:
-                    spans[-1][1] = round(rel, 3)
+                down = self._timeline.down.get(event.session)
+                if down and down[-1][1] is None:
+                    down[-1][1] = round(rel, 3)
         elif isinstance(event, AlertFired):
             entry = {
                 "rule": event.rule,
@@ -171,8 +171,8 @@ class ReportRecorder:
         report["timeline"] = {
             "bucket_s": BUCKET,
             "errors": {k: sorted(v.items()) for k, v in sorted(self._timeline.errors.items())},
-            "unhealthy": {k: v for k, v in sorted(self._timeline.health.items())},
-            "down": {k: v for k, v in sorted(self._timeline.down.items())},
+            "unhealthy": dict(sorted(self._timeline.health.items())),
+            "down": dict(sorted(self._timeline.down.items())),
             "actions": self._timeline.actions,
         }
         return report
