@@ -15,6 +15,10 @@ from typing import Any
 import pytest
 
 from harness.loop import VirtualLoop
+from harness.population import make_population
+from harness.world import Observer, SimWorld, WorldBackend, WorldConfig
+from sessionmgr.clock import LoopClock
+from sessionmgr.manager import SessionManager
 
 __all__ = ["CHAOS_SEED_KEY"]
 
@@ -40,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _resolve_seed(config: pytest.Config) -> int:
     raw = config.getoption("--chaos-seed")
-    cache = config.cache
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
     if raw is None:
         # a fresh seed per run, from the system's entropy, recorded so 'last' can replay it
         seed = random.SystemRandom().randrange(2**32)
@@ -113,3 +117,42 @@ def virtual_loop() -> Iterator[VirtualLoop]:
         yield loop
     finally:
         loop.close()
+
+
+@pytest.fixture
+def world_factory(chaos_seed: int) -> Callable[..., SimWorld]:
+    """Make a :class:`~harness.world.SimWorld`: ``world_factory(sessions=2, peers=5, seed=None)``.
+
+    The seed defaults to the chaos seed, so a failure replays with ``--chaos-seed``.
+    """
+
+    def make(
+        sessions: int = 2,
+        peers: int = 5,
+        *,
+        seed: int | None = None,
+        config: WorldConfig | None = None,
+        observer: Observer | None = None,
+    ) -> SimWorld:
+        seed = chaos_seed if seed is None else seed
+        population = make_population(seed, sessions, peers, texts=20)
+        return SimWorld(population, random.Random(seed), config=config, observer=observer)
+
+    return make
+
+
+@pytest.fixture
+def manager_factory() -> Callable[..., SessionManager]:
+    """Wire a :class:`~sessionmgr.SessionManager` to a world: ``manager_factory(world, policy=...)``.
+
+    The world's observations feed the manager and its decisions act on the world;
+    start it with ``async with`` inside a ``virtual_time`` test.
+    """
+
+    def make(world: SimWorld, **options: Any) -> SessionManager:
+        options.setdefault("clock", LoopClock())
+        manager = SessionManager(WorldBackend(world), **options)
+        world.observer = manager.observe_nowait
+        return manager
+
+    return make

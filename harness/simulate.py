@@ -80,6 +80,9 @@ async def simulate(
     if config.sessions < 1 or config.peers_per_session < 1 or config.hours <= 0:
         raise ValueError("a simulation needs at least one session, one peer and some time")
     rng = random.Random(config.seed)
+    # Draw every sub-seed up front, in a fixed order, so that switching the
+    # manager off changes nothing about the traffic or the faults.
+    world_seed, manager_seed, fault_seed, traffic_seed = (rng.getrandbits(64) for _ in range(4))
     population = make_population(config.seed, config.sessions, config.peers_per_session)
     bus = EventBus()
     recorder = ReportRecorder(origin=loop.time())
@@ -89,7 +92,7 @@ async def simulate(
         bus.subscribe(events.append)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
-    world = SimWorld(population, random.Random(rng.getrandbits(64)), config=config.world, observer=bus.publish)
+    world = SimWorld(population, random.Random(world_seed), config=config.world, observer=bus.publish)
     manager: SessionManager | None = None
     if config.manager:
         key = hashlib.sha256(f"sessionmgr-sim-{config.seed}".encode()).digest()
@@ -99,15 +102,15 @@ async def simulate(
             clock=LoopClock(),
             store=store or MemoryStore(),
             bus=bus,
-            rng=random.Random(rng.getrandbits(64)),
+            rng=random.Random(manager_seed),
             pseudonymizer=Pseudonymizer(key),
         )
         world.observer = manager.observe_nowait
         await manager.start()
     horizon = config.hours * 3600
     plan = config.faults if config.faults is not None else default_fault_mix(population.sessions, config.hours)
-    schedule(plan.scaled(config.fault_scale), world, random.Random(rng.getrandbits(64)), horizon)
-    traffic = loop.create_task(_traffic(world, population.texts, config, random.Random(rng.getrandbits(64)), horizon))
+    schedule(plan.scaled(config.fault_scale), world, random.Random(fault_seed), horizon)
+    traffic = loop.create_task(_traffic(world, population.texts, config, random.Random(traffic_seed), horizon))
     try:
         step = 3600.0 if horizon >= 3600 else horizon
         elapsed = 0.0

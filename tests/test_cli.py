@@ -1,0 +1,54 @@
+"""The command line: help, JSON to stdout, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sessionmgr.cli import main
+
+FAST = ["--sessions", "3", "--peers", "5", "--hours", "2"]
+
+
+def test_help_lists_the_commands() -> None:
+    """Top-level help names the simulation and shows how to start."""
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    assert "simulate" in result.output and "sessionmgr simulate" in result.output
+
+
+def test_simulate_json_to_stdout_is_pure_json() -> None:
+    """--json - writes only the report to stdout; the summary goes to stderr."""
+    result = CliRunner().invoke(main, ["simulate", *FAST, "--json", "-"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["schema"] == "sessionmgr.report/1"
+    assert report["comparison"]["without_manager"]["sent"] == report["delivery"]["sent"]
+    assert "vs no manager" in result.stderr
+
+
+def test_simulate_writes_html(tmp_path: Path) -> None:
+    """--html writes one self-contained page with its plots inline."""
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(main, ["simulate", *FAST, "--no-compare", "--html", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert page.startswith("<!doctype html>") and page.count("<svg") >= 2
+    assert "http" not in page  # nothing fetched from elsewhere
+
+
+def test_bad_policy_file_names_the_field(tmp_path: Path) -> None:
+    """A bad policy value stops the run with the file and field named."""
+    policy = tmp_path / "p.toml"
+    policy.write_text("window = -5\n")
+    result = CliRunner().invoke(main, ["simulate", *FAST, "--policy", str(policy)])
+    assert result.exit_code == 2
+    assert "'window'" in result.output and str(policy) in result.output
+
+
+def test_classify_command() -> None:
+    """classify prints each text's category."""
+    result = CliRunner().invoke(main, ["classify", "Bad MAC", "ECONNRESET"])
+    assert result.output.splitlines() == ["bad_mac\tBad MAC", "not_crypto\tECONNRESET"]
