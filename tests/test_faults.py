@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -127,11 +126,10 @@ async def test_out_of_order_frames_use_skipped_keys(world_factory: Callable[...,
     """A frame that arrives after a later one decrypts from the kept skipped key."""
     from harness.signal import decrypt, encrypt
 
-    world, events, jid = await established(world_factory)
+    world, _, jid = await established(world_factory)
     peer, bot = world.peers[jid], world.bots["bot-01"]
     assert peer.sending is not None
     early = encrypt(peer.sending, jid, "x1", peer.identity, b"early")
     late = encrypt(peer.sending, jid, "x2", peer.identity, b"late")
     assert decrypt(bot.keys, late)[0] == b"late"
     assert decrypt(bot.keys, early)[0] == b"early"
-    await asyncio.sleep(0)
