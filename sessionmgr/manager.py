@@ -16,7 +16,7 @@ from sessionmgr.alerts import AlertEvaluator
 from sessionmgr.backend import Backend
 from sessionmgr.bus import EventBus
 from sessionmgr.categories import Category
-from sessionmgr.classify import Classifiable, classify, classify_texts
+from sessionmgr.classify import CiphertextStub, Classifiable, classify, classify_texts
 from sessionmgr.clock import Clock, LoopClock, to_ns
 from sessionmgr.events import (
     ActionFailed,
@@ -205,12 +205,7 @@ class SessionManager:
         Non-crypto errors are returned as ``NOT_CRYPTO`` and otherwise ignored.
         """
         category = classify(error)
-        if isinstance(error, BaseException):
-            text, error_type = str(error), type(error).__name__
-        elif isinstance(error, tuple):
-            error_type, text = error
-        else:
-            text, error_type = (error if isinstance(error, str) else repr(error)), None
+        text, error_type = _describe(error)
         if category.is_crypto:
             await self.observe(
                 DecryptError(
@@ -235,8 +230,9 @@ class SessionManager:
     # --- the ladder -------------------------------------------------------------
 
     def _on_error(self, event: DecryptError) -> None:
-        if event.category is Category.DECRYPT_FAILED and (event.causes or event.error_type):
-            # the wrapper text may hide a more telling cause or error class
+        if event.category is Category.DECRYPT_FAILED:
+            # the default (or a generic wrapper): the texts, the error class and
+            # the logged causes may say more
             event = dataclasses.replace(
                 event,
                 category=classify_texts([event.error, event.error_type or "", *event.causes], signal_layer=True),
@@ -626,6 +622,19 @@ class SessionManager:
             if record.status is Status.REGENERATING:
                 # caught mid-regeneration: do it again rather than trust a half-done one
                 state.regeneration = self._spawn(self._regenerate(state, "resumed after restart"))
+
+
+def _describe(error: Classifiable) -> tuple[str, str | None]:
+    """The (text, error type) an observation records for an error in any accepted form."""
+    if isinstance(error, str):
+        return error, None
+    if isinstance(error, BaseException):
+        return str(error), getattr(error, "name", None) or type(error).__name__
+    if isinstance(error, tuple):
+        return error[1], error[0]
+    params = error.parameters if isinstance(error, CiphertextStub) else error.get("messageStubParameters") or ()
+    texts = [str(p) for p in params] if isinstance(params, list | tuple) else [str(params)]
+    return "; ".join(texts) or "CIPHERTEXT", "CIPHERTEXT"
 
 
 async def initialize_session_manager(backend: Backend, **options: Any) -> SessionManager:

@@ -11,6 +11,7 @@ from sessionmgr import (
     BackendCall,
     BackendError,
     Category,
+    CiphertextStub,
     DecryptError,
     Event,
     MockBackend,
@@ -246,6 +247,21 @@ async def test_handle_crypto_error_accepts_exceptions_and_ignores_non_crypto() -
     assert await manager.handle_crypto_error("bot-1", ConnectionResetError("ECONNRESET")) is Category.NOT_CRYPTO
     await manager.drain()
     assert kinds(events).count("decrypt_error") == 1
+    await manager.aclose()
+
+
+async def test_observations_are_classified_from_their_text() -> None:
+    """An observation built with only its raw text gets the category that text says."""
+    manager, events = await started(MockBackend())
+    await manager.observe(DecryptError(session="bot-1", peer=PEER_A, error="Invalid PreKey ID"))
+    await manager.handle_crypto_error("bot-1", CiphertextStub(("Bad MAC",)), peer=PEER_B)
+    await manager.handle_crypto_error("bot-1", {"messageStubType": "CIPHERTEXT", "messageStubParameters": []})
+    errors = [e for e in events if isinstance(e, DecryptError)]
+    assert [(e.category, e.error, e.error_type) for e in errors] == [
+        (Category.PREKEY, "Invalid PreKey ID", None),
+        (Category.BAD_MAC, "Bad MAC", "CIPHERTEXT"),
+        (Category.DECRYPT_FAILED, "CIPHERTEXT", "CIPHERTEXT"),
+    ]
     await manager.aclose()
 
 
