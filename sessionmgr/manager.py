@@ -62,9 +62,11 @@ class _SessionState:
 
     record: SessionRecord
     window: HealthWindow
-    #: Errors since the last successful regeneration: what decides the next one.
+    #: Errors that are evidence against the last regeneration: what decides the next one.
     since_regeneration: HealthWindow
     peers: dict[str, HealthWindow] = field(default_factory=dict)
+    #: Peers reset since the last regeneration: their failures now count against it.
+    reset_since_regeneration: set[str] = field(default_factory=set)
     healthy: bool = True
     last_regeneration: float | None = None
     #: Regenerations that have not (yet) brought the session back to healthy.
@@ -247,7 +249,8 @@ class SessionManager:
             last_error=event.category.value, last_error_at=event.at, errors=state.record.errors + 1
         )
         state.window.add(now, weight)
-        state.since_regeneration.add(now, weight)
+        if _against_regeneration(state, event):
+            state.since_regeneration.add(now, weight)
         if weight == 0:
             return  # benign (a duplicate frame): no health change, nothing to repair
         if state.healthy and state.window.weight(now) >= self.policy.unhealthy_threshold:
@@ -266,6 +269,7 @@ class SessionManager:
         window.add(now, weight)
         if window.weight(now) >= self.policy.peer_reset_after:
             window.clear()  # the reset starts this peer's count afresh
+            state.reset_since_regeneration.add(event.peer)
             self._spawn(self._reset_peer(event.session, event.peer, event.message_id))
         else:
             self._spawn(self._request_resend(event.session, event.peer, event.message_id))
@@ -356,6 +360,7 @@ class SessionManager:
         state.last_regeneration = self.clock.monotonic()
         state.consecutive_regenerations += 1
         state.since_regeneration.clear()
+        state.reset_since_regeneration.clear()
         state.record = state.record.evolve(regenerations=state.record.regenerations + 1)
         self._set_status(state, Status.HEALTHY if state.healthy else Status.UNHEALTHY)
         self._emit(RegenerationSucceeded(session=session, attempts=attempts))
@@ -499,6 +504,7 @@ class SessionManager:
             state.window.clear()
             state.since_regeneration.clear()
             state.peers.clear()
+            state.reset_since_regeneration.clear()
             state.healthy = True
             state.consecutive_regenerations = 0
             state.corrupted_since_t = None
@@ -622,6 +628,25 @@ class SessionManager:
             if record.status is Status.REGENERATING:
                 # caught mid-regeneration: do it again rather than trust a half-done one
                 state.regeneration = self._spawn(self._regenerate(state, "resumed after restart"))
+
+
+def _against_regeneration(state: _SessionState, event: DecryptError) -> bool:
+    """Whether an error says the last regeneration did not help.
+
+    Before any regeneration every error counts, so the first one comes when
+    the session turns unhealthy. After it, a peer's msg-path failures on chain
+    state older than the regeneration are the peer ladder's work (a reset fixes
+    them; new prekeys cannot), so they count only once that peer has been reset
+    and still fails. Session establishment (pkmsg) failures, which new keys
+    should have fixed, always count, as do errors with no known peer.
+    """
+    return (
+        state.last_regeneration is None
+        or event.peer is None
+        or event.message_type == "pkmsg"
+        or event.category is Category.PREKEY
+        or event.peer in state.reset_since_regeneration
+    )
 
 
 def _describe(error: Classifiable) -> tuple[str, str | None]:

@@ -167,7 +167,7 @@ async def test_regeneration_failing_is_retried_then_corrupts_and_cleanup_quarant
 async def test_storm_regenerations_are_bounded_by_cooldown_and_escalate() -> None:
     """A storm that never stops: regenerations come at most once per cooldown, then the session is corrupted."""
     backend = MockBackend()
-    policy = Policy(peer_reset_after=1000)
+    policy = Policy()
     manager, events = await started(backend, policy=policy)
     for _ in range(20 * 60 * 5):  # 5 errors a second for 20 minutes
         await manager.observe(bad_mac())
@@ -216,6 +216,30 @@ async def test_mass_corruption_alert() -> None:
     await manager.drain()
     mass = [e for e in events if e.kind == "alert_fired" and e.rule == "mass_corruption"]
     assert len(mass) == 1
+    await manager.aclose()
+
+
+async def test_chains_broken_before_a_regeneration_do_not_count_against_it() -> None:
+    """Peers failing on chain state older than the regeneration are the peer ladder's work, not a reason
+    to regenerate again; once reset, a peer that still fails does count."""
+    backend = MockBackend()
+    manager, events = await started(backend)
+    peers = [f"55119999901{i:02d}@s.whatsapp.net" for i in range(20)]
+    for peer in peers[:5]:
+        await manager.observe(bad_mac(peer))
+    await manager.drain()
+    assert kinds(events).count("regeneration_succeeded") == 1
+    await asyncio.sleep(61)  # past the cooldown
+    for peer in peers[5:]:  # first failures of peers broken before the regeneration
+        await manager.observe(bad_mac(peer))
+    await manager.drain()
+    assert kinds(events).count("regeneration_succeeded") == 1
+    for peer in peers[5:10]:  # second failures: these peers get reset
+        await manager.observe(bad_mac(peer))
+    for peer in peers[5:10]:  # and still fail afterwards: now it is the session
+        await manager.observe(bad_mac(peer))
+    await manager.drain()
+    assert kinds(events).count("regeneration_succeeded") == 2
     await manager.aclose()
 
 

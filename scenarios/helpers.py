@@ -1,0 +1,36 @@
+"""What scenarios share: run a world with a plan, then ask the events questions."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from harness.faults import FaultPlan
+from harness.simulate import SimConfig, SimResult, simulate
+from sessionmgr import Category, DecryptError, Event, Policy
+
+E = TypeVar("E", bound=Event)
+
+#: A small, busy world: 4 bots with 10 peers each, a message per peer every 2 minutes.
+BASE = SimConfig(seed=11, sessions=4, peers_per_session=10, hours=2, message_interval=120.0, faults=FaultPlan())
+
+
+async def run(plan: FaultPlan, **changes: Any) -> SimResult:
+    """Run :data:`BASE` with ``plan`` (and any config changes) on the running virtual loop."""
+    config = dataclasses.replace(BASE, faults=plan, **changes)
+    return await simulate(config, keep_events=True)
+
+
+def of(events: Iterable[Event], kind: type[E], session: str | None = None) -> list[E]:
+    return [e for e in events if isinstance(e, kind) and (session is None or e.session == session)]
+
+
+def first_unhealthy_instant(events: Iterable[Event], session: str, policy: Policy) -> float | None:
+    """The brute-force answer: the first error time at which the window (t - 300 s, t] weighs >= threshold."""
+    errors = [e for e in of(events, DecryptError, session) if e.category is not Category.NOT_CRYPTO]
+    for i, error in enumerate(errors):
+        weight = sum(policy.weight(e.category) for e in errors[: i + 1] if error.t - policy.window < e.t)
+        if weight >= policy.unhealthy_threshold:
+            return error.t
+    return None
