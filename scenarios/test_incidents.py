@@ -65,10 +65,9 @@ async def test_bad_mac_storm_on_one_session() -> None:
 
 async def test_prekey_exhaustion() -> None:
     """The prekey pool runs dry and new sessions fail with Invalid PreKey ID until regeneration refills it."""
-    plan = FaultPlan(
-        (At("exhaust_prekeys", "bot-01", at=600),)
-        + tuple(At("change_identity", "bot-01", at=700 + i) for i in range(8))  # eight peers need new sessions
-    )
+    dry_pool = FaultPlan((At("exhaust_prekeys", "bot-01", at=600),))
+    new_sessions = FaultPlan(tuple(At("change_identity", "bot-01", at=700 + i) for i in range(8)))
+    plan = dry_pool + new_sessions
     result = await run(plan)
     events = result.events or []
     prekey = [e for e in of(events, DecryptError, "bot-01") if e.category is Category.PREKEY]
@@ -83,10 +82,9 @@ async def test_prekey_exhaustion() -> None:
 
 async def test_multi_device_desync() -> None:
     """Duplicates leave health alone; counters far ahead and missing records are repaired per peer."""
-    plan = FaultPlan(
-        tuple(At("duplicate_frame", "bot-01", at=600 + i) for i in range(40))
-        + (At("drop_frames", "bot-02", at=900), At("delete_session_record", "bot-03", at=900))
-    )
+    duplicates = FaultPlan(tuple(At("duplicate_frame", "bot-01", at=600 + i) for i in range(40)))
+    desync = FaultPlan((At("drop_frames", "bot-02", at=900), At("delete_session_record", "bot-03", at=900)))
+    plan = duplicates + desync
     result = await run(plan)
     events = result.events or []
     duplicates = [e for e in of(events, DecryptError, "bot-01") if e.category is Category.DUPLICATE]
@@ -113,7 +111,7 @@ async def test_regeneration_that_keeps_failing() -> None:
     manager = result.manager
     assert manager is not None
     policy, world = manager.policy, result.world
-    started = [e for e in events if e.kind == "regeneration_started" and e.session == "bot-01"][0]
+    started = next(e for e in events if e.kind == "regeneration_started" and e.session == "bot-01")
     retries = [e for e in of(events, RetryScheduled, "bot-01") if e.operation == "regenerate_keys"]
     assert [(r.attempt, r.delay) for r in retries] == [(1, 1.0), (2, 2.0)]
     [failed] = of(events, RegenerationFailed, "bot-01")
@@ -126,7 +124,7 @@ async def test_regeneration_that_keeps_failing() -> None:
     assert cleaned.t == pytest.approx((corrupted.t // tick + 1) * tick)  # the next cleanup tick
     quarantine = await manager.store.quarantined("bot-01")
     assert len(quarantine) == 1 and cleaned.quarantined_bytes == len(quarantine[0].material) > 0
-    reconnected = [e for e in of(events, ConnectionChanged, "bot-01") if e.open][0]
+    reconnected = next(e for e in of(events, ConnectionChanged, "bot-01") if e.open)
     assert reconnected.t == pytest.approx(corrupted.t + world.config.repair_delay)
     fired = {a.rule: a for a in of(events, AlertFired, "bot-01")}
     resolved = {a.rule: a for a in of(events, AlertResolved, "bot-01")}
