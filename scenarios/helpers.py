@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from harness.faults import FaultPlan
 from harness.simulate import SimConfig, SimResult, simulate
 from sessionmgr import Category, DecryptError, Event, Policy
+from sessionmgr.clock import to_ns
 
 E = TypeVar("E", bound=Event)
 
@@ -29,8 +30,10 @@ def of(events: Iterable[Event], kind: type[E], session: str | None = None) -> li
 def first_unhealthy_instant(events: Iterable[Event], session: str, policy: Policy) -> float | None:
     """The brute-force answer: the first error time at which the window (t - 300 s, t] weighs >= threshold."""
     errors = [e for e in of(events, DecryptError, session) if e.category is not Category.NOT_CRYPTO]
+    span = to_ns(policy.window)
     for i, error in enumerate(errors):
-        weight = sum(policy.weight(e.category) for e in errors[: i + 1] if error.t - policy.window < e.t)
+        now = to_ns(error.t)
+        weight = sum(policy.weight(e.category) for e in errors[: i + 1] if now - span < to_ns(e.t))
         if weight >= policy.unhealthy_threshold:
             return error.t
     return None

@@ -147,6 +147,10 @@ class AlertEvaluator:
         HealthChecked: _on_health_checked,
     }
 
+    def footprint(self) -> int:
+        """Entries held in the error-rate windows."""
+        return sum(len(w) for w in self._attempts.values()) + sum(len(w) for w in self._errors.values())
+
     # --- fire once, resolve once ---------------------------------------------------
 
     def _fire(self, rule: str, session: str, value: float, message: str) -> None:

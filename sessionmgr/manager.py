@@ -494,6 +494,23 @@ class SessionManager:
         """The sessions the manager currently tracks."""
         return sorted(self._sessions)
 
+    def footprint(self) -> dict[str, int]:
+        """How much the manager holds in memory now, counted in entries.
+
+        Bounded by the errors inside the window and the peers failing in it,
+        never by history; a long storm shows the same figures as its first minutes.
+        """
+        states = self._sessions.values()
+        return {
+            "sessions": len(self._sessions),
+            "window_entries": sum(len(s.window) + len(s.since_regeneration) for s in states),
+            "peer_windows": sum(len(s.peers) for s in states),
+            "peer_window_entries": sum(len(w) for s in states for w in s.peers.values()),
+            "reset_peers": sum(len(s.reset_since_regeneration) for s in states),
+            "alert_window_entries": self.alerts.footprint(),
+            "tasks": len(self._tasks) + len(self._timers),
+        }
+
     # --- plumbing ------------------------------------------------------------
 
     def _on_connection(self, event: ConnectionChanged) -> None:
