@@ -125,9 +125,7 @@ def test_health_transitions_match_the_oracle(steps: list[tuple[int, Category]]) 
 
 
 @given(
-    sessions=st.lists(
-        st.tuples(st.booleans(), st.integers(0, 6), st.integers(0, 900)), min_size=1, max_size=6
-    ),
+    sessions=st.lists(st.tuples(st.booleans(), st.integers(0, 6), st.integers(0, 900)), min_size=1, max_size=6),
 )
 def test_cleanup_promises(sessions: list[tuple[bool, int, int]]) -> None:
     """A healthy session is never cleaned; a corrupted one is cleaned within one cleanup period;

@@ -30,7 +30,9 @@ async def test_168k_bad_macs_in_two_hours() -> None:
             for k in range(per_batch):
                 peer = PEERS[(n * per_batch + k) % len(PEERS)]
                 manager.observe_nowait(
-                    DecryptError(session="bot-01", peer=peer, error="Bad MAC", message_type="msg", category=Category.BAD_MAC)
+                    DecryptError(
+                        session="bot-01", peer=peer, error="Bad MAC", message_type="msg", category=Category.BAD_MAC
+                    )
                 )
             if n % 4000 == 3999:
                 footprints.append(manager.footprint())
@@ -44,7 +46,9 @@ async def test_168k_bad_macs_in_two_hours() -> None:
     assert all(b - a >= policy.regeneration_cooldown for a, b in zip(regenerations, regenerations[1:]))
     [corrupted] = [e for e in events if e.kind == "corrupted"]
     assert corrupted.t < 300  # the escalation ends it within minutes, not hours
-    after = [e for e in events if e.t > corrupted.t and e.kind in ("resend_requested", "peer_reset", "regeneration_started")]
+    after = [
+        e for e in events if e.t > corrupted.t and e.kind in ("resend_requested", "peer_reset", "regeneration_started")
+    ]
     assert after == []  # no action once corrupted, though errors kept coming
     assert kinds.count("cleaned") == 1
     # what the manager holds after 20 minutes and after two hours: the window's worth, not the history
