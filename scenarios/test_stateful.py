@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
 import random
 import re
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st

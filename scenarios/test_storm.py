@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -43,7 +44,7 @@ async def test_168k_bad_macs_in_two_hours() -> None:
     kinds = [e.kind for e in events]
     assert kinds.count("regeneration_succeeded") == policy.max_regenerations
     regenerations = [e.t for e in events if e.kind == "regeneration_succeeded"]
-    assert all(b - a >= policy.regeneration_cooldown for a, b in zip(regenerations, regenerations[1:]))
+    assert all(b - a >= policy.regeneration_cooldown for a, b in itertools.pairwise(regenerations))
     [corrupted] = [e for e in events if e.kind == "corrupted"]
     assert corrupted.t < 300  # the escalation ends it within minutes, not hours
     after = [
