@@ -45,6 +45,10 @@ class SimConfig:
     manager: bool = True
     world: WorldConfig = field(default_factory=WorldConfig)
 
+    def pseudonymizer(self) -> Pseudonymizer:
+        """Pseudonyms keyed by the seed: stable across runs of this seed, meaningless without it."""
+        return Pseudonymizer(hashlib.sha256(f"sessionmgr-sim-{self.seed}".encode()).digest())
+
     def source(self) -> dict[str, Any]:
         return {
             "kind": "simulation",
@@ -95,7 +99,6 @@ async def simulate(
     world = SimWorld(population, random.Random(world_seed), config=config.world, observer=bus.publish)
     manager: SessionManager | None = None
     if config.manager:
-        key = hashlib.sha256(f"sessionmgr-sim-{config.seed}".encode()).digest()
         manager = SessionManager(
             WorldBackend(world),
             policy=config.policy,
@@ -103,7 +106,7 @@ async def simulate(
             store=store or MemoryStore(),
             bus=bus,
             rng=random.Random(manager_seed),
-            pseudonymizer=Pseudonymizer(key),
+            pseudonymizer=config.pseudonymizer(),
         )
         world.observer = manager.observe_nowait
         await manager.start()
@@ -147,8 +150,12 @@ async def _traffic(
 
 
 def run_simulation(
-    config: SimConfig, *, progress: Progress | None = None, store: Store | None = None
+    config: SimConfig,
+    *,
+    progress: Progress | None = None,
+    store: Store | None = None,
+    subscribers: tuple[Callable[[Event], None], ...] = (),
 ) -> dict[str, Any]:
     """Run one simulation on a fresh virtual-time loop and return its report."""
     with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=DEFAULT_EPOCH)) as runner:
-        return runner.run(simulate(config, progress=progress, store=store)).report
+        return runner.run(simulate(config, progress=progress, store=store, subscribers=subscribers)).report

@@ -6,13 +6,14 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from sessionmgr import __version__
 from sessionmgr.classify import classify
 from sessionmgr.policy import Policy, PolicyError
+from sessionmgr.readers import FORMATS, Reader, ReadError
 from sessionmgr.render import render_html, render_text
 
 __all__ = ["main"]
@@ -23,6 +24,13 @@ def _load_policy(path: Path | None) -> Policy:
         return Policy.load(path)
     except PolicyError as exc:
         raise click.BadParameter(str(exc), param_hint="--policy") from None
+
+
+def _open_out(path: Path, what: str) -> IO[str]:
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the {what} to {path}: {exc.strerror}") from None
 
 
 def _write(target: str, text: str, what: str) -> None:
@@ -89,6 +97,13 @@ def main() -> None:
 )
 @click.option("--json", "json_out", metavar="PATH", help="Write the JSON report here ('-' for stdout).")
 @click.option("--html", "html_out", metavar="PATH", help="Write a self-contained HTML report here.")
+@click.option(
+    "--trace",
+    "trace_out",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record the run as a canonical trace (replayable with 'sessionmgr replay').",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def simulate(
     seed: int,
@@ -102,6 +117,7 @@ def simulate(
     compare: bool,
     json_out: str | None,
     html_out: str | None,
+    trace_out: Path | None,
     quiet: bool,
 ) -> None:
     """Simulate bots whose Signal sessions break, with the manager recovering them.
@@ -126,7 +142,17 @@ def simulate(
         manager=not no_manager,
     )
     show = not quiet and json_out != "-"
-    report = _run_with_progress(run_simulation, config, "simulating" if show else None)
+    if trace_out is not None:
+        from sessionmgr.trace import TraceWriter
+
+        with _open_out(trace_out, "trace") as handle:
+            writer = TraceWriter(handle, config.pseudonymizer(), source={"source": config.source()})
+            report = _run_with_progress(
+                lambda c, **kw: run_simulation(c, subscribers=(writer,), **kw), config, "simulating" if show else None
+            )
+        click.echo(f"trace ({writer.lines} lines) written to {trace_out}", err=True)
+    else:
+        report = _run_with_progress(run_simulation, config, "simulating" if show else None)
     baseline: dict[str, Any] | None = None
     if compare and not no_manager:
         from dataclasses import replace
@@ -159,6 +185,183 @@ def _run_with_progress(run: Callable[..., dict[str, Any]], config: Any, label: s
             done = int(fraction * 1000)
 
         return run(config, progress=progress)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="Input format; auto detects canonical traces, Baileys' pino logs and the seed's format.",
+)
+@click.option("--session", help="Session id for logs that do not name one (default: each file's name).")
+@click.option("--session-field", metavar="FIELD", help="JSON field of a Baileys log that names the session.")
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Policy TOML; give it several times to compare what each would have decided.",
+)
+@click.option(
+    "--sweep",
+    metavar="KNOB=V1,V2,...",
+    help="Compare policies that differ in one knob, e.g. unhealthy_threshold=3,5,8.",
+)
+@click.option(
+    "--tail",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Virtual seconds to run on after the last event (default: one health window).",
+)
+@click.option("--strict", is_flag=True, help="Stop at the first bad line with its file, line and reason.")
+@click.option("--json", "json_out", metavar="PATH", help="Write the JSON report here ('-' for stdout).")
+@click.option("--html", "html_out", metavar="PATH", help="Write a self-contained HTML report here.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+def replay(
+    paths: tuple[Path, ...],
+    fmt: str,
+    session: str | None,
+    session_field: str | None,
+    policies: tuple[Path, ...],
+    sweep: str | None,
+    tail: float | None,
+    strict: bool,
+    json_out: str | None,
+    html_out: str | None,
+    quiet: bool,
+) -> None:
+    """Replay captured logs through the manager to see what it would have done.
+
+    Events are fed at their own timestamps on virtual time; the manager's
+    decisions are recorded, not carried out. Bad lines are counted and listed
+    with their line numbers; every other line is accounted for.
+    """
+    from harness.replay import run_replay
+
+    candidates = _policies(policies, sweep)
+    show = not quiet and json_out != "-"
+    results: list[tuple[str, dict[str, Any]]] = []
+    for name, policy in candidates:
+        readers = [
+            Reader(p, format=fmt, session=session, session_field=session_field, strict=strict)  # type: ignore[arg-type]
+            for p in paths
+        ]
+        total = sum(p.stat().st_size for p in paths)
+        try:
+            report = _replay_with_progress(
+                run_replay, readers, policy, tail, total, f"replaying ({name})" if show else None
+            )
+        except ReadError as exc:
+            raise click.ClickException(str(exc)) from None
+        results.append((name, report))
+    report = results[0][1]
+    if len(results) > 1:
+        report["what_if"] = [_what_if_row(name, r) for name, r in results]
+    if json_out:
+        _write(json_out, json.dumps(report, indent=2), "JSON report")
+    if html_out:
+        _write(html_out, render_html(report), "HTML report")
+    if not quiet:
+        out = [render_text(report)]
+        if len(results) > 1:
+            out.append(_what_if_table(report["what_if"]))
+        click.echo("\n".join(out), err=json_out == "-")
+
+
+def _policies(paths: tuple[Path, ...], sweep: str | None) -> list[tuple[str, Policy]]:
+    base = [(p.stem, _load_policy(p)) for p in paths] or [("default", _load_policy(None))]
+    if sweep is None:
+        return base
+    knob, sep, values = sweep.partition("=")
+    if not sep or not values:
+        raise click.BadParameter("expected KNOB=V1,V2,...", param_hint="--sweep")
+    out: list[tuple[str, Policy]] = []
+    for value in values.split(","):
+        try:
+            policy = base[0][1].with_env({f"SESSIONMGR_{knob.strip().upper()}": value.strip()})
+        except PolicyError as exc:
+            raise click.BadParameter(str(exc), param_hint="--sweep") from None
+        if knob.strip() not in policy.to_dict():
+            raise click.BadParameter(f"unknown policy field {knob.strip()!r}", param_hint="--sweep")
+        out.append((f"{knob.strip()}={value.strip()}", policy))
+    return out
+
+
+_WHAT_IF_COLUMNS = ("unhealthy_transitions", "resends", "peer_resets", "regenerations", "regeneration_failures",
+                    "corrupted", "cleaned", "alerts")  # fmt: skip
+
+
+def _what_if_row(name: str, report: dict[str, Any]) -> dict[str, Any]:
+    actions = report["actions"]
+    return {
+        "policy": name,
+        "unhealthy_transitions": sum(s["unhealthy_transitions"] for s in report["sessions"].values()),
+        **{k: actions[k] for k in _WHAT_IF_COLUMNS[1:-1]},
+        "alerts": len(report["alerts"]),
+    }
+
+
+def _what_if_table(rows: list[dict[str, Any]]) -> str:
+    width = max(len(r["policy"]) for r in rows) + 2
+    titles = [c.replace("_", " ") for c in _WHAT_IF_COLUMNS]
+    header = "policy".ljust(width) + "".join(f"  {t}" for t in titles)
+    lines = ["", "what if: the same events under each policy", header]
+    for row in rows:
+        cells = "".join(f"  {row[c]:>{len(t)}}" for c, t in zip(_WHAT_IF_COLUMNS, titles, strict=True))
+        lines.append(row["policy"].ljust(width) + cells)
+    return "\n".join(lines)
+
+
+def _replay_with_progress(
+    run: Callable[..., Any], readers: list[Reader], policy: Policy, tail: float | None, total: int, label: str | None
+) -> dict[str, Any]:
+    if label is None or not sys.stderr.isatty() or total < 5_000_000:
+        report: dict[str, Any] = run(readers, policy=policy, tail=tail).report
+        return report
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        done = 0
+
+        def progress(_: int) -> None:
+            nonlocal done
+            now = sum(r.bytes_read for r in readers)
+            bar.update(now - done)
+            done = now
+
+        finished: dict[str, Any] = run(readers, policy=policy, tail=tail, progress=progress).report
+    return finished
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    envvar="SESSIONMGR_PSEUDONYM_KEY",
+    required=True,
+    help="Secret that keys the fake numbers (same key, same fakes). Or set SESSIONMGR_PSEUDONYM_KEY.",
+)
+def scrub(source: Path, target: Path, key: str) -> None:
+    """Copy a captured log with every phone number replaced by a consistent fake one and
+    message content dropped; everything a replay needs is kept."""
+    from sessionmgr.readers import open_text
+    from sessionmgr.scrub import Scrubber
+
+    if source.resolve() == target.resolve():
+        raise click.BadParameter("refusing to overwrite the source; give another TARGET", param_hint="TARGET")
+    try:
+        scrubber = Scrubber(key.encode())
+        with open_text(source) as lines, target.open("w", encoding="utf-8") as out:
+            count = sum(1 for line in scrubber.lines(lines) if out.write(line) is not None)
+    except ImportError as exc:
+        raise click.ClickException(
+            f"scrub needs the harness extra ({exc.name}): pip install 'sessionmgr[harness]'"
+        ) from None
+    target.chmod(0o600)
+    click.echo(f"{count} lines scrubbed into {target}", err=True)
 
 
 @main.command("classify")

@@ -19,6 +19,7 @@ __all__ = [
     "Event",
     "HealthChanged",
     "HealthChecked",
+    "ManagerStarted",
     "PeerSessionReset",
     "RegenerationFailed",
     "RegenerationStarted",
@@ -106,6 +107,14 @@ class ConnectionChanged(Event):
 
 
 # --- decisions --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManagerStarted(Event):
+    """A manager started (``session == "*"``); its periodic timers count from here."""
+
+    kind: ClassVar[str] = "manager_started"
+    restored_sessions: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,6 +26,7 @@ from sessionmgr.events import (
     Event,
     HealthChanged,
     HealthChecked,
+    ManagerStarted,
     PeerSessionReset,
     RegenerationFailed,
     RegenerationStarted,
@@ -144,7 +145,8 @@ class SessionManager:
         self._running = True
         self._writes = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop(), name="sessionmgr-store-writer")
-        await self._restore()
+        restored = await self._restore()
+        self._emit(ManagerStarted(session="*", restored_sessions=restored))
         self._periodic = [
             asyncio.create_task(
                 self._every(self.policy.health_check_interval, self.check_health), name="sessionmgr-health"
@@ -633,9 +635,10 @@ class SessionManager:
             except Exception:
                 _log.exception("periodic job %s failed", getattr(job, "__name__", job))
 
-    async def _restore(self) -> None:
+    async def _restore(self) -> int:
         now_t, now_wall = self.clock.monotonic(), self.clock.wall()
-        for record in await self.store.records():
+        records = await self.store.records()
+        for record in records:
             state = self._state(record.session)
             state.record = record
             if record.corrupted_since is not None:
@@ -645,6 +648,7 @@ class SessionManager:
             if record.status is Status.REGENERATING:
                 # caught mid-regeneration: do it again rather than trust a half-done one
                 state.regeneration = self._spawn(self._regenerate(state, "resumed after restart"))
+        return len(records)
 
 
 def _against_regeneration(state: _SessionState, event: DecryptError) -> bool:

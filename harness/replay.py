@@ -1,0 +1,176 @@
+"""Replay: captured events fed to the manager on virtual time, at their own timestamps."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from harness.loop import VirtualLoop
+from sessionmgr.backend import BackendCall, BackendError, MockBackend
+from sessionmgr.bus import EventBus
+from sessionmgr.events import ActionFailed, Event, RegenerationFailed, RetryFinished, RetryScheduled
+from sessionmgr.manager import SessionManager
+from sessionmgr.policy import Policy
+from sessionmgr.pseudonym import Pseudonymizer
+from sessionmgr.readers import Located, Reader, merge
+from sessionmgr.report import ReportRecorder
+from sessionmgr.store import MemoryStore, Store
+
+__all__ = ["RecordedOutcomes", "ReplayResult", "replay", "run_replay"]
+
+Progress = Callable[[int], None]
+
+# How close a backend call must come to a recorded failure to be that failure.
+_TOLERANCE = 0.002
+
+# The events that say a backend call failed, and which operation it was.
+_FAILED_OPERATION: dict[type[Event], Callable[[Any], str | None]] = {
+    RetryScheduled: lambda e: e.operation,  # a try failed; another follows
+    RetryFinished: lambda e: None if e.succeeded else e.operation,  # the last try failed
+    ActionFailed: lambda e: e.operation,
+    RegenerationFailed: lambda e: "regenerate_keys",
+}
+
+
+class RecordedOutcomes:
+    """Backend failures a trace recorded, so a replay fails the same calls the original did.
+
+    A canonical trace of a simulation holds ``retry`` and ``action_failed``
+    events; each says an operation on a session failed at a time. Without them
+    every replayed backend call succeeds: what the manager *would* have done.
+    """
+
+    def __init__(self) -> None:
+        self._failures: dict[tuple[str, str], list[float]] = {}
+
+    def add(self, event: Event, t: float) -> None:
+        operation = _FAILED_OPERATION.get(type(event), lambda e: None)(event)
+        if operation is not None:
+            self._failures.setdefault((operation, event.session), []).append(t)
+
+    def failed(self, operation: str, session: str, t: float) -> bool:
+        times = self._failures.get((operation, session), [])
+        return any(abs(t - when) <= _TOLERANCE for when in times)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._failures.values())
+
+    @classmethod
+    def scan(cls, readers: Iterable[Reader], epoch: datetime) -> RecordedOutcomes:
+        """Read every recorded backend failure ahead of the replay, which needs them on time.
+
+        Only canonical traces record decisions; other formats are not scanned.
+        """
+        outcomes = cls()
+        for reader in readers:
+            if reader.detect() != "trace":
+                continue
+            for item in reader.fresh():
+                if type(item.event) in _FAILED_OPERATION:
+                    t = item.offset if item.offset is not None else (item.event.at - epoch).total_seconds()
+                    outcomes.add(item.event, t)
+        return outcomes
+
+
+@dataclasses.dataclass(slots=True)
+class ReplayResult:
+    report: dict[str, Any]
+    events: list[Event] | None
+    backend: MockBackend
+
+
+async def replay(
+    located: Iterable[Located],
+    *,
+    epoch: datetime,
+    policy: Policy | None = None,
+    store: Store | None = None,
+    tail: float | None = None,
+    outcomes: RecordedOutcomes | None = None,
+    progress: Progress | None = None,
+    keep_events: bool = False,
+    source: dict[str, Any] | None = None,
+) -> ReplayResult:
+    """Feed observations to a manager on the running virtual loop (whose time 0 is ``epoch``)."""
+    loop = asyncio.get_running_loop()
+    policy = policy or Policy()
+    outcomes = outcomes or RecordedOutcomes()
+    bus = EventBus()
+    recorder = ReportRecorder(origin=loop.time())
+    bus.subscribe(recorder)
+    events: list[Event] | None = [] if keep_events else None
+    if events is not None:
+        bus.subscribe(events.append)
+
+    def decide(call: BackendCall) -> bytes | None:
+        if outcomes.failed(call.method, call.session, loop.time()):
+            raise BackendError(f"{call.method} failed here in the recorded run")
+        return b"" if call.method == "export_keys" else None
+
+    backend = MockBackend(decide)
+    manager = SessionManager(backend, policy=policy, store=store or MemoryStore(), bus=bus,
+                             pseudonymizer=Pseudonymizer(b"replay"))  # fmt: skip
+    count = 0
+    async with manager:
+        for item in located:
+            event = item.event
+            target = item.offset if item.offset is not None else (event.at - epoch).total_seconds()
+            if event.decision:
+                continue  # the manager makes its own; recorded failures were scanned up front
+            delay = target - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            manager.observe_nowait(event)
+            count += 1
+            if progress is not None and count % 10_000 == 0:
+                progress(count)
+        await asyncio.sleep(policy.window if tail is None else tail)
+        await manager.drain()
+    report = recorder.report(source=source or {"kind": "replay"})
+    return ReplayResult(report, events, backend)
+
+
+def _first(items: Iterator[Located]) -> tuple[Located | None, Iterator[Located]]:
+    """The first item, and an iterator that still yields it."""
+    first = next(items, None)
+    return first, (itertools.chain([first], items) if first is not None else iter(()))
+
+
+def run_replay(
+    readers: list[Reader],
+    *,
+    policy: Policy | None = None,
+    store: Store | None = None,
+    tail: float | None = None,
+    progress: Progress | None = None,
+    keep_events: bool = False,
+) -> ReplayResult:
+    """Replay files on a fresh virtual loop whose clock starts at their first event."""
+    first, items = _first(merge(readers))
+    epoch = first.event.at if first is not None else datetime.fromtimestamp(0).astimezone()
+    if first is not None and first.offset is not None:
+        epoch -= timedelta(seconds=first.offset)  # the trace's own origin
+    outcomes = RecordedOutcomes.scan(readers, epoch)
+    policy = policy or Policy()
+    source = {"kind": "replay", "files": [r.path for r in readers], "policy": policy.to_dict()}
+    with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=epoch)) as runner:
+        result = runner.run(
+            replay(items, epoch=epoch, policy=policy, store=store, tail=tail, outcomes=outcomes,
+                   progress=progress, keep_events=keep_events, source=source)
+        )  # fmt: skip
+    stats = [r.stats for r in readers]
+    rejected = [row for s in stats for row in s.rejected]
+    result.report["input"] = {
+        "lines": sum(s.lines for s in stats),
+        "events": sum(s.events for s in stats),
+        "ignored": sum(sum(s.ignored.values()) for s in stats),
+        "rejected_count": sum(s.rejected_count for s in stats),
+        "rejected": rejected,
+        "files": [s.to_dict() for s in stats],
+        "recorded_backend_failures": len(outcomes),
+    }
+    return result

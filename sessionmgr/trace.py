@@ -1,0 +1,111 @@
+"""The canonical trace: JSON Lines, a header, then one event per line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+from typing import IO, Any, Final
+
+from sessionmgr.categories import Category
+from sessionmgr.events import DecryptError, Event, event_types
+from sessionmgr.logsink import event_record
+from sessionmgr.pseudonym import Pseudonymizer
+
+__all__ = ["TRACE_SCHEMA", "TraceError", "TraceWriter", "decode_event", "parse_time"]
+
+TRACE_SCHEMA: Final = "sessionmgr.trace/1"
+
+
+class TraceError(ValueError):
+    """A trace line that cannot be turned into an event; the message says which field."""
+
+
+def parse_time(value: object) -> datetime:
+    """ISO-8601 (``Z`` or offset) or epoch milliseconds/seconds, as an aware UTC datetime."""
+    if isinstance(value, bool):
+        raise TraceError(f"time: expected ISO-8601 or epoch milliseconds, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 1e11 else value  # epoch ms (pino's default) or s
+        return datetime.fromtimestamp(seconds, UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise TraceError(f"time: not ISO-8601: {value!r}") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise TraceError(f"time: expected ISO-8601 or epoch milliseconds, got {value!r}")
+
+
+class TraceWriter:
+    """A bus subscriber that writes every event as a canonical trace line.
+
+    Identifiers are pseudonymized as everywhere else; ``offset`` carries the
+    event's monotonic time since the first event at full precision, so a
+    replay reproduces decisions made a hair either side of a window edge.
+    """
+
+    def __init__(
+        self,
+        out: IO[str],
+        pseudonymizer: Pseudonymizer,
+        *,
+        source: dict[str, Any] | None = None,
+        observations_only: bool = False,
+    ) -> None:
+        self.out = out
+        self.pseudonymizer = pseudonymizer
+        self.source = source or {}
+        self.observations_only = observations_only
+        self.lines = 0
+        self._origin: float | None = None
+
+    def __call__(self, event: Event) -> None:
+        if self.observations_only and event.decision:
+            return
+        if self._origin is None:
+            self._origin = event.t
+            header = {"schema": TRACE_SCHEMA, "origin": event.at.isoformat().replace("+00:00", "Z"), **self.source}
+            self._write(header)
+        record = event_record(event, self.pseudonymizer)
+        record["offset"] = round(event.t - self._origin, 9)
+        self._write(record)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self.out.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
+        self.lines += 1
+
+
+_EVENT_TYPES: Final = event_types()
+_BASE_FIELDS: Final = {"t", "at", "session"}
+
+
+def decode_event(record: dict[str, Any]) -> Event:
+    """One canonical trace record as an event (``t`` left at 0; ``at`` from the record)."""
+    kind = record.get("kind")
+    if not isinstance(kind, str):
+        raise TraceError("kind: missing")
+    cls = _EVENT_TYPES.get(kind)
+    if cls is None:
+        raise TraceError(f"kind: unknown event kind {kind!r}")
+    session = record.get("session")
+    if not isinstance(session, str) or not session:
+        raise TraceError("session: missing")
+    if "t" not in record:
+        raise TraceError("t: missing")
+    at = parse_time(record["t"])
+    allowed = {f.name for f in dataclasses.fields(cls)} - _BASE_FIELDS
+    fields: dict[str, Any] = {k: v for k, v in record.items() if k in allowed}
+    if "causes" in fields:
+        fields["causes"] = tuple(fields["causes"])
+    if cls is DecryptError:
+        if not isinstance(fields.get("error", ""), str):
+            raise TraceError("error: expected text")
+        try:
+            fields["category"] = Category(fields.get("category", "decrypt_failed"))
+        except ValueError:
+            raise TraceError(f"category: unknown category {fields.get('category')!r}") from None
+    try:
+        return cls(session=session, at=at, **fields)
+    except TypeError as exc:
+        raise TraceError(f"{kind}: {exc}") from None
