@@ -100,6 +100,22 @@ class VirtualLoop(asyncio.SelectorEventLoop):
             raise ValueError(f"virtual time only moves forward; cannot advance by {seconds}")
         self._set_ns(self._now_ns + round(seconds * 1_000_000_000))
 
+    def advance_to(self, seconds: float) -> bool:
+        """Move time straight to ``seconds`` if nothing would run before then.
+
+        Returns ``False`` (and leaves time alone) when a callback is ready or a
+        timer is due first: then the caller must ``await asyncio.sleep`` so
+        they run in order. Lets a replay skip the loop for quiet stretches.
+        """
+        target = round(seconds * 1_000_000_000)
+        if target <= self._now_ns:
+            return True
+        scheduled: list[asyncio.TimerHandle] = self._scheduled  # type: ignore[attr-defined]
+        if self._ready or (scheduled and scheduled[0].when() <= seconds):  # type: ignore[attr-defined]
+            return False
+        self._set_ns(target)
+        return True
+
     def close(self) -> None:
         if self._frozen is not None:
             self._frozen.stop()

@@ -89,8 +89,6 @@ async def simulate(
     world_seed, manager_seed, fault_seed, traffic_seed = (rng.getrandbits(64) for _ in range(4))
     population = make_population(config.seed, config.sessions, config.peers_per_session)
     bus = EventBus()
-    recorder = ReportRecorder(origin=loop.time())
-    bus.subscribe(recorder)
     events: list[Event] | None = [] if keep_events else None
     if events is not None:
         bus.subscribe(events.append)
@@ -109,6 +107,9 @@ async def simulate(
             pseudonymizer=config.pseudonymizer(),
         )
         world.observer = manager.observe_nowait
+    recorder = ReportRecorder(origin=loop.time(), stats=manager.stats if manager is not None else None)
+    bus.subscribe(recorder)
+    if manager is not None:
         await manager.start()
     horizon = config.hours * 3600
     plan = config.faults if config.faults is not None else default_fault_mix(population.sessions, config.hours)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -48,13 +49,11 @@ class LoopClock:
         return self.loop.time()
 
     def wall(self) -> datetime:
+        loop = self.loop
         if self._epoch is not None:
-            return self._epoch + timedelta(seconds=self.loop.time())
-        own_wall = getattr(self.loop, "wall", None)
-        if callable(own_wall):
-            wall: datetime = own_wall()
-            return wall
-        return datetime.now(UTC)
+            return self._epoch + timedelta(seconds=loop.time())
+        own_wall: Callable[[], datetime] | None = getattr(loop, "wall", None)
+        return own_wall() if own_wall is not None else datetime.now(UTC)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

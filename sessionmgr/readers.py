@@ -144,11 +144,13 @@ class Reader:
             head = [line for _, line in zip(range(20), handle, strict=False)]
         return detect_format(head)
 
-    def fresh(self) -> Reader:
-        """A new reader over the same input, with its own counts (for a second pass)."""
-        lines = list(self._lines) if self._lines is not None else None
-        return Reader(self.path, format=self.requested, session=self.session, session_field=self.session_field,
-                      lines=lines)  # fmt: skip
+    def raw_lines(self) -> Iterator[str]:
+        """The input's lines, unparsed and uncounted (for a quick second look)."""
+        if self._lines is not None:
+            yield from self._lines
+            return
+        with open_text(self.path) as handle:
+            yield from handle
 
     def __iter__(self) -> Iterator[Located]:
         if self._lines is not None:

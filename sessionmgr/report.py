@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 from sessionmgr.categories import CRYPTO_CATEGORIES
@@ -53,24 +54,28 @@ class ReportRecorder:
     Memory grows with sessions and minutes, not with events.
     """
 
-    def __init__(self, origin: float = 0.0) -> None:
-        self.stats = StatsCollector()
+    def __init__(self, origin: float = 0.0, *, stats: StatsCollector | None = None) -> None:
+        # A manager's own collector can be shared: it is fed by the manager's
+        # subscription, so counting again here would be work done twice.
+        self._owns_stats = stats is None
+        self.stats = stats if stats is not None else StatsCollector()
         self.origin = origin
         self.events = 0
         self.status: dict[str, str] = {}
         self.alerts: list[dict[str, Any]] = []
         self._open_alerts: dict[tuple[str, str], dict[str, Any]] = {}
         self._timeline = _Timeline()
-        self._first_at: str | None = None
-        self._last_at: str | None = None
+        self._first_at: datetime | None = None
+        self._last_at: datetime | None = None
         self._last_t = origin
 
     def __call__(self, event: Event) -> None:
         self.events += 1
-        self.stats.handle(event)
-        at = _iso(event)
-        self._first_at = self._first_at or at
-        self._last_at = at
+        if self._owns_stats:
+            self.stats.handle(event)
+        if self._first_at is None:
+            self._first_at = event.at
+        self._last_at = event.at
         rel = event.t - self.origin
         self._last_t = max(self._last_t, event.t)
         kind = type(event)
@@ -103,7 +108,7 @@ class ReportRecorder:
             entry = {
                 "rule": event.rule,
                 "session": event.session,
-                "fired_at": at,
+                "fired_at": _iso(event.at),
                 "resolved_at": None,
                 "message": event.message,
             }
@@ -112,7 +117,7 @@ class ReportRecorder:
         elif isinstance(event, AlertResolved):
             open_entry = self._open_alerts.pop((event.rule, event.session), None)
             if open_entry is not None:
-                open_entry["resolved_at"] = at
+                open_entry["resolved_at"] = _iso(event.at)
 
     def report(
         self,
@@ -143,7 +148,11 @@ class ReportRecorder:
             "schema": REPORT_SCHEMA,
             "source": source,
             "input": input or {"events": self.events, "rejected": []},
-            "period": {"from": self._first_at, "to": self._last_at, "seconds": round(self._last_t - self.origin, 3)},
+            "period": {
+                "from": _iso(self._first_at) if self._first_at else None,
+                "to": _iso(self._last_at) if self._last_at else None,
+                "seconds": round(self._last_t - self.origin, 3),
+            },
             "errors": {
                 "total": overall.errors,
                 "by_category": {c.value: overall.by_category.get(c.value, 0) for c in CRYPTO_CATEGORIES},
@@ -178,8 +187,8 @@ class ReportRecorder:
         return report
 
 
-def _iso(event: Event) -> str:
-    return event.at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _round(value: float | None) -> float | None:

@@ -77,7 +77,11 @@ class TraceWriter:
 
 
 _EVENT_TYPES: Final = event_types()
-_BASE_FIELDS: Final = {"t", "at", "session"}
+# The fields a trace record may set on each event class (not the stamps).
+_ALLOWED: Final = {
+    kind: frozenset(f.name for f in dataclasses.fields(cls)) - {"t", "at", "session"}
+    for kind, cls in _EVENT_TYPES.items()
+}
 
 
 def decode_event(record: dict[str, Any]) -> Event:
@@ -94,7 +98,7 @@ def decode_event(record: dict[str, Any]) -> Event:
     if "t" not in record:
         raise TraceError("t: missing")
     at = parse_time(record["t"])
-    allowed = {f.name for f in dataclasses.fields(cls)} - _BASE_FIELDS
+    allowed = _ALLOWED[kind]
     fields: dict[str, Any] = {k: v for k, v in record.items() if k in allowed}
     if "causes" in fields:
         fields["causes"] = tuple(fields["causes"])
