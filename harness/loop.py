@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import selectors
 from collections.abc import Callable, Coroutine, Mapping
+from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, TypeVarTuple
 
 __all__ = ["DEFAULT_EPOCH", "VirtualLoop", "VirtualTimeDeadlock", "run"]
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 #: Where virtual wall-clock time starts unless told otherwise: fixed, so runs reproduce.
 DEFAULT_EPOCH: Final = datetime(2026, 1, 1, tzinfo=UTC)
@@ -47,7 +49,10 @@ class _VirtualSelector(selectors.BaseSelector):
         if ready or (timeout is not None and timeout <= 0) or self.loop is None:
             return ready
         # Nothing can run now. asyncio asked to wait `timeout`: either until the
-        # next timer (jump there) or, with no timer at all, forever.
+        # next timer (jump there) or, with no timer at all, forever. Work in an
+        # executor is waited for in real time first: it wakes us through the self-pipe.
+        if self.loop._in_executor:
+            return self._real.select(None)
         if timeout is not None:
             self.loop._jump_to_next_timer()
             return []
@@ -74,6 +79,8 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         super().__init__(selector)
         selector.loop = self
         self._now_ns = 0
+        #: calls running in an executor: virtual time waits for them rather than jumping
+        self._in_executor = 0
         self.epoch = epoch
         self._freezer: Any = None
         self._frozen: Any = None
@@ -138,6 +145,17 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         self._now_ns = ns
         if self._freezer is not None:
             self._freezer.move_to(self.wall())
+
+    def run_in_executor(self, executor: Executor | None, func: Callable[[*Ts], T], *args: *Ts) -> asyncio.Future[T]:
+        # Work on another thread takes real time; virtual time must not race
+        # ahead meanwhile, or a database write would land at an arbitrary instant.
+        future = super().run_in_executor(executor, func, *args)
+        self._in_executor += 1
+        future.add_done_callback(self._executor_done)
+        return future
+
+    def _executor_done(self, _: object) -> None:
+        self._in_executor -= 1
 
     def _has_real_io(self) -> bool:
         own = self._ssock.fileno()  # type: ignore[attr-defined]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import random
+import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,7 +44,7 @@ from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.retry import RetriesExhausted, retry_crypto_operation
 from sessionmgr.stats import SessionHealth, StatsCollector, StatsSnapshot
-from sessionmgr.store import AuditEntry, MemoryStore, QuarantineEntry, SessionRecord, Status, Store
+from sessionmgr.store import AuditEntry, MemoryStore, QuarantineEntry, SessionRecord, Status, Store, WriteBatch
 from sessionmgr.window import HealthWindow
 
 __all__ = ["SessionManager", "initialize_session_manager"]
@@ -75,6 +77,8 @@ class _SessionState:
     regeneration: asyncio.Task[None] | None = None
     watcher: asyncio.Task[None] | None = None
     corrupted_since_t: float | None = None
+    #: the record as last handed to the store (records are immutable, so identity tells)
+    persisted: SessionRecord | None = None
 
     @property
     def status(self) -> Status:
@@ -103,6 +107,7 @@ class SessionManager:
         rng: random.Random | None = None,
         pseudonymizer: Pseudonymizer | None = None,
         advisory: bool = False,
+        owner: str | None = None,
     ) -> None:
         self.backend = backend
         self.policy = policy or Policy()
@@ -123,8 +128,14 @@ class SessionManager:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timers: set[asyncio.Task[Any]] = set()
         self._periodic: list[asyncio.Task[None]] = []
-        self._writes: asyncio.Queue[Callable[[], Awaitable[None]]] | None = None
+        # Writes made in one step of the loop go to the store as one transaction:
+        # a decision's status change and its audit entry land together or not at all.
+        self._batch = WriteBatch()
+        self._flush_scheduled = False
+        self._writes: asyncio.Queue[WriteBatch] | None = None
         self._writer: asyncio.Task[None] | None = None
+        #: who holds cleanup leases in a store shared by several processes
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
         self._running = False
 
     # --- lifecycle ------------------------------------------------------------
@@ -167,7 +178,7 @@ class SessionManager:
         await asyncio.gather(*pending, return_exceptions=True)
         self._periodic.clear()
         if self._writes is not None and self._writer is not None:
-            await self._writes.join()
+            await self._commit()
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
 
@@ -175,8 +186,7 @@ class SessionManager:
         """Wait until every action in flight has finished and the store is written."""
         while self._tasks:
             await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
-        if self._writes is not None:
-            await self._writes.join()
+        await self._commit()
 
     # --- observations -----------------------------------------------------------
 
@@ -395,23 +405,46 @@ class SessionManager:
     async def cleanup_corrupted_sessions(self) -> list[str]:
         """Quarantine and purge every corrupted session's keys; forget aged-out health data.
 
+        Sessions another process marked corrupted in a shared store are cleaned
+        too; a lease in the store keeps two processes off the same session.
         Returns the sessions cleaned.
         """
-        cleaned: list[str] = []
-        for state in list(self._sessions.values()):
-            if state.status is Status.CORRUPTED and not state.record.cleaned and await self._clean(state):
-                cleaned.append(state.record.session)
+        candidates = {
+            s.record.session: s
+            for s in self._sessions.values()
+            if s.status is Status.CORRUPTED and not s.record.cleaned
+        }
+        for record in await self.store.records():
+            if record.status is Status.CORRUPTED and not record.cleaned and record.session not in candidates:
+                state = self._state(record.session)
+                state.record = record
+                candidates[record.session] = state
+        cleaned = [session for session, state in sorted(candidates.items()) if await self._clean(state)]
         self._forget_aged_out()
         return cleaned
 
     async def _clean(self, state: _SessionState) -> bool:
         session = state.record.session
+        now = self.clock.wall()
+        if not await self.store.claim(session, self.owner, now, now + timedelta(seconds=self.policy.cleanup_interval)):
+            return False  # another process is cleaning it
+        stored = await self.store.load(session)
+        if stored is not None and (stored.cleaned or stored.status is not Status.CORRUPTED):
+            state.record = stored  # cleaned (or reconnected) elsewhere meanwhile
+            return False
         material = b""
         if not self.advisory:
+            since = state.record.corrupted_since
+            kept = [q for q in await self.store.quarantined(session) if since is None or q.at >= since]
             try:
-                material = await self._retry(lambda: self.backend.export_keys(session), "export_keys", session)
-                # quarantine first: a crash between the two must not lose the keys
-                await self.store.quarantine(QuarantineEntry(at=self.clock.wall(), session=session, material=material))
+                if kept:
+                    material = kept[-1].material  # an earlier attempt quarantined them: do not export twice
+                else:
+                    material = await self._retry(lambda: self.backend.export_keys(session), "export_keys", session)
+                    self._batch.quarantine.append(
+                        QuarantineEntry(at=self.clock.wall(), session=session, material=material)
+                    )
+                    await self._commit()  # durable before the purge: a crash between must not lose the keys
                 await self._retry(lambda: self.backend.purge_keys(session), "purge_keys", session)
             except RetriesExhausted as exc:
                 self._emit(
@@ -421,6 +454,7 @@ class SessionManager:
         state.record = state.record.evolve(cleaned=True)
         self._set_status(state, Status.DISCONNECTED)
         self._emit(SessionCleaned(session=session, quarantined_bytes=len(material)))
+        await self._commit()
         return True
 
     def _forget_aged_out(self) -> None:
@@ -445,8 +479,15 @@ class SessionManager:
                 del self._sessions[session]
 
     async def check_health(self) -> HealthChecked:
-        """Report every session's health (the periodic monitor calls this)."""
+        """Report every session's health (the periodic monitor calls this).
+
+        Counters that changed without a status change are written now, so the
+        store lags the manager by at most one health interval.
+        """
         now = to_ns(self.clock.monotonic())
+        for state in self._sessions.values():
+            if state.persisted is not state.record:
+                self._persist(state)
         unhealthy = sum(1 for s in self._sessions.values() if s.window.weight(now) >= self.policy.unhealthy_threshold)
         corrupted = sum(1 for s in self._sessions.values() if s.status in (Status.CORRUPTED, Status.DISCONNECTED))
         event = HealthChecked(session="*", sessions=len(self._sessions), unhealthy=unhealthy, corrupted=corrupted)
@@ -565,8 +606,12 @@ class SessionManager:
 
     def _set_status(self, state: _SessionState, status: Status) -> None:
         state.record = state.record.evolve(status=status, updated_at=self.clock.wall())
-        record = state.record
-        self._write(lambda: self.store.save(record))
+        self._persist(state)
+
+    def _persist(self, state: _SessionState) -> None:
+        state.persisted = state.record
+        self._batch.records.append(state.record)
+        self._schedule_flush()
 
     def _now(self) -> float:
         return self.clock.monotonic()
@@ -580,8 +625,10 @@ class SessionManager:
         event = dataclasses.replace(event, t=now, at=at)
         self.bus.publish(event)
         if event.decision:
-            entry = AuditEntry(at=at, session=event.session, kind=event.kind, detail=self._audit_detail(event))
-            self._write(lambda: self.store.append_audit(entry))
+            self._batch.audit.append(
+                AuditEntry(at=at, session=event.session, kind=event.kind, detail=self._audit_detail(event))
+            )
+            self._schedule_flush()
         return event
 
     def _audit_detail(self, event: Event) -> dict[str, object]:
@@ -593,19 +640,34 @@ class SessionManager:
                 detail[key] = self.pseudonymizer.scrub(detail[key])
         return detail
 
-    def _write(self, write: Callable[[], Awaitable[None]]) -> None:
+    def _schedule_flush(self) -> None:
+        if self._writes is not None and not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._batch and self._writes is not None:
+            self._writes.put_nowait(self._batch)
+            self._batch = WriteBatch()
+
+    async def _commit(self) -> None:
+        """Make everything decided so far durable."""
+        self._flush()
         if self._writes is not None:
-            self._writes.put_nowait(write)
+            await self._writes.join()
 
     async def _write_loop(self) -> None:
-        # One writer keeps store writes in decision order without the manager awaiting them.
+        # One writer keeps batches in decision order without the manager awaiting them.
         assert self._writes is not None
         while True:
-            write = await self._writes.get()
+            batch = await self._writes.get()
             try:
-                await write()
+                await self.store.apply(batch)
             except Exception:
-                _log.exception("store write failed")
+                _log.exception(
+                    "store write failed (%d records, %d audit entries lost)", len(batch.records), len(batch.audit)
+                )
             finally:
                 self._writes.task_done()
 
@@ -640,11 +702,21 @@ class SessionManager:
         records = await self.store.records()
         for record in records:
             state = self._state(record.session)
-            state.record = record
+            state.record = state.persisted = record
             if record.corrupted_since is not None:
                 # carry "corrupted since" across the restart on this process's clock
-                state.corrupted_since_t = now_t - (now_wall - record.corrupted_since).total_seconds()
-                self.alerts.restore_corrupted(record.session, state.corrupted_since_t)
+                since = record.corrupted_since
+                state.corrupted_since_t = now_t - (now_wall - since).total_seconds()
+                done = {e.kind for e in await self.store.audit(record.session) if e.at >= since}
+                fired = {
+                    str(e.detail.get("rule"))
+                    for e in await self.store.audit(record.session)
+                    if e.at >= since and e.kind == "alert_fired"
+                }
+                self.alerts.restore_corrupted(record.session, state.corrupted_since_t, fired=fired)
+                if record.status is Status.CORRUPTED and "disconnected" not in done:
+                    # decided before the crash but not yet carried out: do it now
+                    self._spawn(self._disconnect(state))
             if record.status is Status.REGENERATING:
                 # caught mid-regeneration: do it again rather than trust a half-done one
                 state.regeneration = self._spawn(self._regenerate(state, "resumed after restart"))

@@ -1,0 +1,249 @@
+"""The SQLite store: the embedded default for anything that must survive a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord, Status, WriteBatch
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore", "StoreError"]
+
+T = TypeVar("T")
+
+#: Each migration takes the schema from its index to the next version; never edit one, add one.
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (  # 0 -> 1: sessions, audit log, quarantine
+        """CREATE TABLE sessions (
+            session TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            corrupted_since TEXT,
+            last_error TEXT,
+            last_error_at TEXT,
+            errors INTEGER NOT NULL DEFAULT 0,
+            regenerations INTEGER NOT NULL DEFAULT 0,
+            regeneration_failures INTEGER NOT NULL DEFAULT 0,
+            cleaned INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT
+        )""",
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            session TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_by_session ON audit (session, id)",
+        """CREATE TABLE quarantine (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            session TEXT NOT NULL,
+            material BLOB NOT NULL
+        )""",
+    ),
+    (  # 1 -> 2: cleanup leases, so several workers can share one database
+        """CREATE TABLE leases (
+            session TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            until TEXT NOT NULL
+        )""",
+    ),
+)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+_RECORD_COLUMNS: Final = (
+    "session", "status", "corrupted_since", "last_error", "last_error_at", "errors", "regenerations",
+    "regeneration_failures", "cleaned", "updated_at",
+)  # fmt: skip
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used: newer than this code, or not a sessionmgr store."""
+
+
+def _ts(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+class SQLiteStore:
+    """A store in one SQLite file: WAL, one transaction per batch, versioned schema, mode 0600.
+
+    All database work runs on one dedicated thread, so the event loop never
+    blocks on disk. Several processes may share the file; :meth:`claim` keeps
+    them from cleaning the same session twice.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self._busy_timeout = busy_timeout
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sessionmgr-sqlite")
+        self._db: sqlite3.Connection | None = None
+
+    # --- plumbing -------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._with_connection, fn)
+
+    def _with_connection(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._db is None:
+            self._db = self._connect()
+        return fn(self._db)
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # create it owner-only before SQLite does; its -wal and -shm files copy this mode
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+        os.chmod(self.path, 0o600)
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_timeout, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+        db.execute("PRAGMA foreign_keys=ON")
+        self._migrate(db)
+        return db
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: schema version {version} is newer than this sessionmgr understands "
+                    f"({SCHEMA_VERSION}); upgrade sessionmgr"
+                )
+            for index in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[index]:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return result
+
+    # --- the store interface --------------------------------------------------------------
+
+    async def apply(self, batch: WriteBatch) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            placeholders = ", ".join("?" for _ in _RECORD_COLUMNS)
+            updates = ", ".join(f"{c} = excluded.{c}" for c in _RECORD_COLUMNS[1:])
+            db.executemany(
+                f"INSERT INTO sessions ({', '.join(_RECORD_COLUMNS)}) VALUES ({placeholders}) "
+                f"ON CONFLICT (session) DO UPDATE SET {updates}",
+                [_record_row(r) for r in batch.records],
+            )
+            db.executemany(
+                "INSERT INTO audit (at, session, kind, detail) VALUES (?, ?, ?, ?)",
+                [(_ts(e.at), e.session, e.kind, json.dumps(e.detail, default=str)) for e in batch.audit],
+            )
+            db.executemany(
+                "INSERT INTO quarantine (at, session, material) VALUES (?, ?, ?)",
+                [(_ts(q.at), q.session, q.material) for q in batch.quarantine],
+            )
+
+        if batch:
+            await self._run(lambda db: self._transaction(db, write))
+
+    async def load(self, session: str) -> SessionRecord | None:
+        row = await self._run(
+            lambda db: db.execute(
+                f"SELECT {', '.join(_RECORD_COLUMNS)} FROM sessions WHERE session = ?", (session,)
+            ).fetchone()
+        )
+        return None if row is None else _record(row)
+
+    async def records(self) -> list[SessionRecord]:
+        rows = await self._run(
+            lambda db: db.execute(f"SELECT {', '.join(_RECORD_COLUMNS)} FROM sessions ORDER BY session").fetchall()
+        )
+        return [_record(row) for row in rows]
+
+    async def audit(self, session: str | None = None) -> list[AuditEntry]:
+        query = "SELECT at, session, kind, detail FROM audit"
+        args: tuple[Any, ...] = ()
+        if session is not None:
+            query, args = query + " WHERE session = ?", (session,)
+        rows = await self._run(lambda db: db.execute(query + " ORDER BY id", args).fetchall())
+        return [
+            AuditEntry(at=datetime.fromisoformat(a), session=s, kind=k, detail=json.loads(d)) for a, s, k, d in rows
+        ]
+
+    async def quarantined(self, session: str | None = None) -> list[QuarantineEntry]:
+        query = "SELECT at, session, material FROM quarantine"
+        args: tuple[Any, ...] = ()
+        if session is not None:
+            query, args = query + " WHERE session = ?", (session,)
+        rows = await self._run(lambda db: db.execute(query + " ORDER BY id", args).fetchall())
+        return [QuarantineEntry(at=datetime.fromisoformat(a), session=s, material=bytes(m)) for a, s, m in rows]
+
+    async def claim(self, session: str, owner: str, now: datetime, until: datetime) -> bool:
+        def take(db: sqlite3.Connection) -> bool:
+            row = db.execute("SELECT owner, until FROM leases WHERE session = ?", (session,)).fetchone()
+            if row is not None and row[0] != owner and datetime.fromisoformat(row[1]) > now:
+                return False
+            db.execute(
+                "INSERT INTO leases (session, owner, until) VALUES (?, ?, ?) "
+                "ON CONFLICT (session) DO UPDATE SET owner = excluded.owner, until = excluded.until",
+                (session, owner, _ts(until)),
+            )
+            return True
+
+        return await self._run(lambda db: self._transaction(db, take))
+
+    async def schema_version(self) -> int:
+        version: int = await self._run(lambda db: db.execute("PRAGMA user_version").fetchone()[0])
+        return version
+
+    async def close(self) -> None:
+        def shut(db: sqlite3.Connection) -> None:
+            db.close()
+
+        if self._db is not None:
+            await self._run(shut)
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+
+def _record_row(r: SessionRecord) -> tuple[Any, ...]:
+    return (
+        r.session, r.status.value, _ts(r.corrupted_since), r.last_error, _ts(r.last_error_at), r.errors,
+        r.regenerations, r.regeneration_failures, int(r.cleaned), _ts(r.updated_at),
+    )  # fmt: skip
+
+
+def _record(row: tuple[Any, ...]) -> SessionRecord:
+    values = dict(zip(_RECORD_COLUMNS, row, strict=True))
+    return SessionRecord(
+        session=values["session"],
+        status=Status(values["status"]),
+        corrupted_since=_dt(values["corrupted_since"]),
+        last_error=values["last_error"],
+        last_error_at=_dt(values["last_error_at"]),
+        errors=values["errors"],
+        regenerations=values["regenerations"],
+        regeneration_failures=values["regeneration_failures"],
+        cleaned=bool(values["cleaned"]),
+        updated_at=_dt(values["updated_at"]),
+    )
