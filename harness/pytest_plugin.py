@@ -28,6 +28,7 @@ _MARKERS = (
     "virtual_time: run this asyncio test on the virtual-time loop (timers jump, no real sleeps)",
     "scenario: an end-to-end scenario on the simulated transport",
     "slow: takes more than a second of real time",
+    "crash: kills manager processes with SIGKILL and checks what the store kept",
 )
 
 

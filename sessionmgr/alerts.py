@@ -73,13 +73,15 @@ class AlertEvaluator:
     def _on_corrupted(self, event: Event) -> None:
         self.restore_corrupted(event.session, event.t)
 
-    def restore_corrupted(self, session: str, since: float, *, fired: set[str] | frozenset[str] = frozenset()) -> None:
-        """Track a session corrupted since monotonic ``since``; after a restart, ``fired``
-        names the rules that already fired for it, which are active again but not re-fired."""
+    def restore_active(self, fired_at: dict[tuple[str, str], float]) -> None:
+        """After a restart: alerts that fired (at these monotonic times) and never resolved."""
+        for (rule, session), t in fired_at.items():
+            self.active[(rule, session)] = ActiveAlert(rule, session, t, 0.0, "fired before a restart")
+
+    def restore_corrupted(self, session: str, since: float) -> None:
+        """Track a session corrupted since monotonic ``since`` (also after a restart)."""
         self._corrupted[session] = since
-        for rule in fired:
-            self.active[(rule, session)] = ActiveAlert(rule, session, since, 0.0, "fired before a restart")
-        if CORRUPTED_TOO_LONG not in fired:
+        if (CORRUPTED_TOO_LONG, session) not in self.active:
             self._spawn(self._corrupted_timer(session, since))
         count = len(self._corrupted)
         if count >= self.policy.alert_mass_corruption:

@@ -700,6 +700,18 @@ class SessionManager:
     async def _restore(self) -> int:
         now_t, now_wall = self.clock.monotonic(), self.clock.wall()
         records = await self.store.records()
+        # alerts that fired and never resolved are still active: they must not fire again
+        audit = await self.store.audit()
+        active: dict[tuple[str, str], AuditEntry] = {}
+        for entry in audit:
+            key = (str(entry.detail.get("rule")), entry.session)
+            if entry.kind == "alert_fired":
+                active[key] = entry
+            elif entry.kind == "alert_resolved":
+                active.pop(key, None)
+        self.alerts.restore_active(
+            {key: (entry.at - now_wall).total_seconds() + now_t for key, entry in active.items()}
+        )
         for record in records:
             state = self._state(record.session)
             state.record = state.persisted = record
@@ -707,16 +719,14 @@ class SessionManager:
                 # carry "corrupted since" across the restart on this process's clock
                 since = record.corrupted_since
                 state.corrupted_since_t = now_t - (now_wall - since).total_seconds()
-                done = {e.kind for e in await self.store.audit(record.session) if e.at >= since}
-                fired = {
-                    str(e.detail.get("rule"))
-                    for e in await self.store.audit(record.session)
-                    if e.at >= since and e.kind == "alert_fired"
-                }
-                self.alerts.restore_corrupted(record.session, state.corrupted_since_t, fired=fired)
+                done = {e.kind for e in audit if e.session == record.session and e.at >= since}
+                self.alerts.restore_corrupted(record.session, state.corrupted_since_t)
                 if record.status is Status.CORRUPTED and "disconnected" not in done:
                     # decided before the crash but not yet carried out: do it now
                     self._spawn(self._disconnect(state))
+            if record.status is Status.UNHEALTHY:
+                # errors are not persisted: after a restart the window is empty, so healthy
+                self._set_status(state, Status.HEALTHY)
             if record.status is Status.REGENERATING:
                 # caught mid-regeneration: do it again rather than trust a half-done one
                 state.regeneration = self._spawn(self._regenerate(state, "resumed after restart"))

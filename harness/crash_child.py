@@ -1,0 +1,163 @@
+"""A manager process for the crash tests, which kill it at chosen points and restart it.
+
+    python -m harness.crash_child DB [--kill-at N] [--mode incident|cleanup] [--until SECONDS]
+
+``incident`` makes six sessions unhealthy at once: three regenerate, three
+fail to and go on to corruption, cleanup and the 10-minute alert. On a
+database that already holds a run it resumes, one virtual second after the
+last thing the store recorded, and the sessions the manager had not yet acted
+on fail again (as broken sessions do). ``--kill-at N`` sends this
+process SIGKILL at the N-th kill point: before or after each store commit and
+in the middle of each backend call. It prints the number of kill points it
+passed and, in cleanup mode, the sessions it cleaned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+from harness.loop import VirtualLoop
+from sessionmgr import BackendError, Category, DecryptError, Policy, SessionManager
+from sessionmgr.sqlite_store import SQLiteStore
+from sessionmgr.store import WriteBatch
+
+SESSIONS: Final = tuple(f"s{i}" for i in range(6))
+FAILING: Final = frozenset({"s0", "s1", "s2"})
+START: Final = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class KillSwitch:
+    """Counts kill points; at the chosen one, SIGKILL. Each point first notes the virtual
+    time in a side file: whoever restarts must start later than anything this process did."""
+
+    def __init__(self, at: int | None, clock_file: Path) -> None:
+        self.at = at
+        self.points = 0
+        self.clock_file = clock_file
+
+    def point(self) -> None:
+        self.points += 1
+        loop = asyncio.get_running_loop()
+        if isinstance(loop, VirtualLoop):
+            self.clock_file.write_text(loop.wall().isoformat())
+        if self.points == self.at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class KillableStore(SQLiteStore):
+    def __init__(self, path: str, switch: KillSwitch) -> None:
+        super().__init__(path)
+        self.switch = switch
+
+    async def apply(self, batch: WriteBatch) -> None:
+        self.switch.point()  # before the commit
+        await super().apply(batch)
+        self.switch.point()  # after it
+
+
+class CrashBackend:
+    """Regeneration takes 2 s and fails for s0-s2; purge takes a little real time."""
+
+    def __init__(self, switch: KillSwitch, real_delay: float) -> None:
+        self.switch = switch
+        self.real_delay = real_delay
+
+    async def _call(self, name: str, session: str, seconds: float = 0.0) -> None:
+        if seconds:
+            await asyncio.sleep(seconds)
+        self.switch.point()  # in the middle: the work is done, the caller has not heard
+
+    async def request_resend(self, session: str, peer: str, message_id: str | None) -> None:
+        await self._call("request_resend", session)
+
+    async def reset_peer_session(self, session: str, peer: str) -> None:
+        await self._call("reset_peer_session", session)
+
+    async def regenerate_keys(self, session: str) -> None:
+        await self._call("regenerate_keys", session, 2.0)
+        if session in FAILING:
+            raise BackendError("upload refused")
+
+    async def disconnect(self, session: str) -> None:
+        await self._call("disconnect", session)
+
+    async def export_keys(self, session: str) -> bytes:
+        await self._call("export_keys", session)
+        return f"keys of {session}".encode()
+
+    async def purge_keys(self, session: str) -> None:
+        if self.real_delay:
+            time.sleep(self.real_delay)  # widen the window in which two processes could race
+        await self._call("purge_keys", session, 0.5)
+
+
+async def incident(manager: SessionManager, until: float) -> None:
+    loop = asyncio.get_running_loop()
+    # A broken session keeps failing until the manager acts on it, so after a
+    # crash the errors of sessions with no decision yet arrive again.
+    acted = {e.session for e in await manager.store.audit() if e.kind == "regeneration_started"}
+    for session in SESSIONS:
+        if session not in acted:
+            for _ in range(5):
+                manager.observe_nowait(DecryptError(session=session, error="Bad MAC", category=Category.BAD_MAC))
+    await asyncio.sleep(max(0.0, until - loop.time()))
+    await manager.drain()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("db")
+    parser.add_argument("--kill-at", type=int)
+    parser.add_argument("--mode", choices=["incident", "cleanup"], default="incident")
+    parser.add_argument("--until", type=float, default=900.0, help="virtual seconds after the first run's start")
+    parser.add_argument("--real-delay", type=float, default=0.0)
+    args = parser.parse_args()
+    clock_file = Path(args.db + ".clock")
+    switch = KillSwitch(args.kill_at, clock_file)
+
+    async def last_recorded() -> datetime | None:
+        # everything the store holds a time for: the next process starts after all of it
+        probe = SQLiteStore(args.db)
+        times = [e.at for e in await probe.audit()] + [q.at for q in await probe.quarantined()]
+        times += [r.updated_at for r in await probe.records() if r.updated_at is not None]
+        await probe.close()
+        if clock_file.exists():
+            times.append(datetime.fromisoformat(clock_file.read_text()))
+        return max(times, default=None)
+
+    last = asyncio.run(last_recorded())
+    # a restart takes a second; the timeline carries on from what the store recorded
+    epoch = START if last is None else last + timedelta(seconds=1)
+    offset = (epoch - START).total_seconds()
+    cleaned: list[str] = []
+
+    async def run() -> None:
+        store = KillableStore(args.db, switch)
+        manager = SessionManager(
+            CrashBackend(switch, args.real_delay),
+            store=store,
+            policy=Policy(peer_reset_after=100),
+            owner=f"pid{os.getpid()}",
+        )
+        async with manager:
+            if args.mode == "cleanup":
+                cleaned.extend(await manager.cleanup_corrupted_sessions())
+            else:
+                await incident(manager, args.until - offset)
+        await store.close()
+
+    with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=epoch)) as runner:
+        runner.run(run())
+    print(json.dumps({"points": switch.points, "cleaned": cleaned}))
+
+
+if __name__ == "__main__":
+    main()
