@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
+import functools
 import json
+import sqlite3
 import sys
+from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -12,11 +19,21 @@ import click
 
 from sessionmgr import __version__
 from sessionmgr.classify import classify
+from sessionmgr.events import Event
 from sessionmgr.policy import Policy, PolicyError
 from sessionmgr.readers import FORMATS, Reader, ReadError
 from sessionmgr.render import render_html, render_text
+from sessionmgr.sqlite_store import StoreError
+from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord, Store, open_store
 
 __all__ = ["main"]
+
+STORE_OPTION = click.option(
+    "--store",
+    "store_url",
+    metavar="PATH|URL",
+    help="Keep the manager's decisions in this store: a SQLite file or sqlite:///path (default: in memory).",
+)
 
 
 def _load_policy(path: Path | None) -> Policy:
@@ -104,6 +121,7 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Record the run as a canonical trace (replayable with 'sessionmgr replay').",
 )
+@STORE_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def simulate(
     seed: int,
@@ -118,6 +136,7 @@ def simulate(
     json_out: str | None,
     html_out: str | None,
     trace_out: Path | None,
+    store_url: str | None,
     quiet: bool,
 ) -> None:
     """Simulate bots whose Signal sessions break, with the manager recovering them.
@@ -142,17 +161,24 @@ def simulate(
         manager=not no_manager,
     )
     show = not quiet and json_out != "-"
-    if trace_out is not None:
-        from sessionmgr.trace import TraceWriter
+    store = _open_store(store_url)
+    subscribers: list[Callable[[Event], None]] = []
+    with contextlib.ExitStack() as stack:
+        if trace_out is not None:
+            from sessionmgr.trace import TraceWriter
 
-        with _open_out(trace_out, "trace") as handle:
-            writer = TraceWriter(handle, config.pseudonymizer(), source={"source": config.source()})
+            handle = stack.enter_context(_open_out(trace_out, "trace"))
+            subscribers.append(TraceWriter(handle, config.pseudonymizer(), source={"source": config.source()}))
+        try:
             report = _run_with_progress(
-                lambda c, **kw: run_simulation(c, subscribers=(writer,), **kw), config, "simulating" if show else None
+                lambda c, **kw: run_simulation(c, store=store, subscribers=tuple(subscribers), **kw),
+                config,
+                "simulating" if show else None,
             )
-        click.echo(f"trace ({writer.lines} lines) written to {trace_out}", err=True)
-    else:
-        report = _run_with_progress(run_simulation, config, "simulating" if show else None)
+        finally:
+            _close_store(store)
+    if trace_out is not None:
+        click.echo(f"trace written to {trace_out}", err=True)
     baseline: dict[str, Any] | None = None
     if compare and not no_manager:
         from dataclasses import replace
@@ -218,6 +244,7 @@ def _run_with_progress(run: Callable[..., dict[str, Any]], config: Any, label: s
     help="Virtual seconds to run on after the last event (default: one health window).",
 )
 @click.option("--strict", is_flag=True, help="Stop at the first bad line with its file, line and reason.")
+@STORE_OPTION
 @click.option("--json", "json_out", metavar="PATH", help="Write the JSON report here ('-' for stdout).")
 @click.option("--html", "html_out", metavar="PATH", help="Write a self-contained HTML report here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
@@ -230,6 +257,7 @@ def replay(
     sweep: str | None,
     tail: float | None,
     strict: bool,
+    store_url: str | None,
     json_out: str | None,
     html_out: str | None,
     quiet: bool,
@@ -244,6 +272,8 @@ def replay(
 
     candidates = _policies(policies, sweep)
     show = not quiet and json_out != "-"
+    if store_url is not None and len(candidates) > 1:
+        raise click.UsageError("--store keeps one policy's decisions: drop --store to compare policies")
     results: list[tuple[str, dict[str, Any]]] = []
     for name, policy in candidates:
         readers = [
@@ -251,12 +281,20 @@ def replay(
             for p in paths
         ]
         total = sum(p.stat().st_size for p in paths)
+        store = _open_store(store_url)
         try:
             report = _replay_with_progress(
-                run_replay, readers, policy, tail, total, f"replaying ({name})" if show else None
+                functools.partial(run_replay, store=store),
+                readers,
+                policy,
+                tail,
+                total,
+                f"replaying ({name})" if show else None,
             )
         except ReadError as exc:
             raise click.ClickException(str(exc)) from None
+        finally:
+            _close_store(store)
         results.append((name, report))
     report = results[0][1]
     if len(results) > 1:
@@ -362,6 +400,91 @@ def scrub(source: Path, target: Path, key: str) -> None:
         ) from None
     target.chmod(0o600)
     click.echo(f"{count} lines scrubbed into {target}", err=True)
+
+
+@main.command()
+@click.option("--store", "store_url", required=True, metavar="PATH|URL", help="The store to read (a SQLite file).")
+@click.option(
+    "--audit", "audit_count", type=click.IntRange(min=0), default=10, show_default=True,
+    help="Show this many of the latest decisions.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the records and decisions as JSON.")
+def status(store_url: str, audit_count: int, as_json: bool) -> None:
+    """Print each session's state as the store holds it, and the latest decisions."""
+    if "://" not in store_url and store_url not in ("memory:", ":memory:") and not Path(store_url).exists():
+        raise click.BadParameter(f"no store at {store_url}", param_hint="--store")
+    store = _open_store(store_url)
+    assert store is not None
+
+    async def read() -> tuple[list[SessionRecord], list[AuditEntry], list[QuarantineEntry]]:
+        try:
+            return await store.records(), await store.audit(), await store.quarantined()
+        finally:
+            await store.close()
+
+    try:
+        records, audit, quarantine = asyncio.run(read())
+    except (sqlite3.DatabaseError, StoreError) as exc:
+        raise click.ClickException(f"cannot read the store {store_url}: {exc}") from None
+    kept = Counter(q.session for q in quarantine)
+    latest = audit[-audit_count:] if audit_count else []
+    if as_json:
+        sessions = [dataclasses.asdict(r) | {"quarantined": kept[r.session]} for r in records]
+        click.echo(
+            json.dumps({"sessions": sessions, "audit": [dataclasses.asdict(e) for e in latest]}, indent=2, default=str)
+        )
+        return
+    if not records:
+        click.echo("the store holds no sessions yet")
+        return
+    columns = (
+        "session",
+        "status",
+        "errors",
+        "regen",
+        "failed",
+        "corrupted since",
+        "cleaned",
+        "quarantined",
+        "last error",
+    )
+    rows = [
+        (
+            r.session, r.status.value, str(r.errors), str(r.regenerations), str(r.regeneration_failures),
+            _short(r.corrupted_since), "yes" if r.cleaned else "", str(kept[r.session] or ""),
+            f"{r.last_error or ''} {_short(r.last_error_at)}".strip(),
+        )
+        for r in records
+    ]  # fmt: skip
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for row in rows:
+        line = "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+        colour = {"corrupted": "red", "disconnected": "yellow", "unhealthy": "yellow"}.get(row[1])
+        click.echo(click.style(line, fg=colour) if colour else line)
+    if latest:
+        click.echo(f"\nlatest decisions ({len(latest)} of {len(audit)}):")
+        for entry in latest:
+            detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items())
+            click.echo(f"  {_short(entry.at)}  {entry.session:<10} {entry.kind:<24} {detail}")
+
+
+def _short(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _open_store(url: str | None) -> Store | None:
+    if url is None:
+        return None
+    try:
+        return open_store(url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--store") from None
+
+
+def _close_store(store: Store | None) -> None:
+    if store is not None:
+        asyncio.run(store.close())
 
 
 @main.command("classify")

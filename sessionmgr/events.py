@@ -47,6 +47,8 @@ class Event:
     kind: ClassVar[str] = "event"
     #: Decisions are what the manager did; observations are what it was told.
     decision: ClassVar[bool] = True
+    #: Whether the store's audit log keeps it (periodic reports are not decisions worth keeping).
+    audited: ClassVar[bool] = True
 
     session: str
     t: float = 0.0
@@ -199,6 +201,7 @@ class HealthChecked(Event):
     """The periodic health monitor ran (``session == "*"``)."""
 
     kind: ClassVar[str] = "health_check"
+    audited: ClassVar[bool] = False
     sessions: int
     unhealthy: int
     corrupted: int

@@ -260,6 +260,8 @@ class SessionManager:
         state.record = state.record.evolve(
             last_error=event.category.value, last_error_at=event.at, errors=state.record.errors + 1
         )
+        if state.persisted is None:
+            self._persist(state)  # a session that failed at all is worth a row in the store
         state.window.add(now, weight)
         if _against_regeneration(state, event):
             state.since_regeneration.add(now, weight)
@@ -624,7 +626,7 @@ class SessionManager:
             now = t
         event = dataclasses.replace(event, t=now, at=at)
         self.bus.publish(event)
-        if event.decision:
+        if event.decision and event.audited:
             self._batch.audit.append(
                 AuditEntry(at=at, session=event.session, kind=event.kind, detail=self._audit_detail(event))
             )

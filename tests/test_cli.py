@@ -52,3 +52,25 @@ def test_classify_command() -> None:
     """classify prints each text's category."""
     result = CliRunner().invoke(main, ["classify", "Bad MAC", "ECONNRESET"])
     assert result.output.splitlines() == ["bad_mac\tBad MAC", "not_crypto\tECONNRESET"]
+
+
+def test_status_reads_what_a_run_stored(tmp_path: Path) -> None:
+    """A simulation with --store leaves records and decisions that status prints."""
+    db = tmp_path / "run.db"
+    result = CliRunner().invoke(main, ["simulate", *FAST, "--no-compare", "-q", "--store", str(db)])
+    assert result.exit_code == 0, result.output
+    shown = CliRunner().invoke(main, ["status", "--store", str(db), "--json"])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.output)
+    assert {s["session"] for s in data["sessions"]} <= {"bot-01", "bot-02", "bot-03"}
+    assert data["audit"] and all(e["kind"] != "health_check" for e in data["audit"])
+    table = CliRunner().invoke(main, ["status", "--store", f"sqlite:///{db}"])
+    assert table.output.startswith("session  status")
+
+
+def test_status_of_a_missing_store_is_a_clear_error(tmp_path: Path) -> None:
+    """Pointing status at nothing says so instead of creating an empty database."""
+    missing = tmp_path / "nope.db"
+    result = CliRunner().invoke(main, ["status", "--store", str(missing)])
+    assert result.exit_code == 2 and "no store at" in result.output
+    assert not missing.exists()
