@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import logging
 import sqlite3
 import sys
 from collections import Counter
@@ -20,6 +21,7 @@ import click
 from sessionmgr import __version__
 from sessionmgr.classify import classify
 from sessionmgr.events import Event
+from sessionmgr.logsink import JsonFormatter
 from sessionmgr.policy import Policy, PolicyError
 from sessionmgr.readers import FORMATS, Reader, ReadError
 from sessionmgr.render import render_html, render_text
@@ -400,6 +402,94 @@ def scrub(source: Path, target: Path, key: str) -> None:
         ) from None
     target.chmod(0o600)
     click.echo(f"{count} lines scrubbed into {target}", err=True)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="Log format; auto guesses from what each file holds already.",
+)
+@click.option("--session", help="Session id for logs that do not name one (default: each file's name).")
+@click.option("--session-field", metavar="FIELD", help="JSON field of a Baileys log that names the session.")
+@click.option(
+    "--listen",
+    default="127.0.0.1:9464",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Where to serve /metrics and /health.",
+)
+@click.option(
+    "--token", envvar="SESSIONMGR_TOKEN", help="Require 'Authorization: Bearer TOKEN' (or set SESSIONMGR_TOKEN)."
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Policy TOML (SESSIONMGR_* variables apply on top).",
+)
+@click.option("--from-start", is_flag=True, help="Read what the files hold already, not only what is appended.")
+@click.option("--log-json", is_flag=True, help="Log the manager's events as JSON lines on stderr.")
+@STORE_OPTION
+def watch(
+    paths: tuple[Path, ...],
+    fmt: str,
+    session: str | None,
+    session_field: str | None,
+    listen: str,
+    token: str | None,
+    policy_path: Path | None,
+    from_start: bool,
+    log_json: bool,
+    store_url: str | None,
+) -> None:
+    """Follow live log files (as tail -F does) and advise: the manager's decisions are
+    logged and exported as metrics, never carried out.
+
+    \b
+    Serves Prometheus metrics on /metrics and a JSON health report on /health.
+    Stops cleanly on SIGTERM or Ctrl-C.
+    """
+    try:
+        from sessionmgr.watch import watch as run_watch
+    except ImportError as exc:
+        raise click.ClickException(
+            f"watch needs the monitoring extra ({exc.name} is missing): pip install 'sessionmgr[monitoring]'"
+        ) from None
+    host, sep, port_text = listen.rpartition(":")
+    if not sep or not port_text.isdigit() or not host:
+        raise click.BadParameter(f"expected HOST:PORT, got {listen!r}", param_hint="--listen")
+    host = host.strip("[]")
+    if host not in ("127.0.0.1", "::1", "localhost") and token is None:
+        click.echo(f"warning: serving on {host} with no --token: anyone who can reach it can read it", err=True)
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_json else logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    for name in ("sessionmgr",):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    store = _open_store(store_url)
+
+    def ready(server: Any) -> None:
+        where = f"http://{listen.rsplit(':', 1)[0]}:{server.port}"
+        click.echo(f"watching {len(paths)} file(s); /metrics and /health on {where}", err=True)
+
+    try:
+        asyncio.run(
+            run_watch(
+                list(paths), format=fmt, session=session, session_field=session_field, host=host, port=int(port_text),  # type: ignore[arg-type]
+                token=token, store=store, policy=_load_policy(policy_path), from_start=from_start, on_ready=ready,
+            )
+        )  # fmt: skip
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {listen}: {exc.strerror}") from None
+    finally:
+        _close_store(store)
+    click.echo("stopped", err=True)
 
 
 @main.command()

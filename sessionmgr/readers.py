@@ -130,7 +130,8 @@ class Reader:
         self.session = session or Path(self.path).name.split(".")[0]
         self.session_field = session_field
         self.strict = strict
-        self._lines = list(lines) if lines is not None else None
+        # a one-shot iterator (a followed file) is streamed; anything else is kept to re-read
+        self._lines: Iterable[str] | None = lines if lines is None or isinstance(lines, Iterator) else list(lines)
         self.stats = ReadStats(self.path)
         self.bytes_read = 0
 
@@ -138,6 +139,8 @@ class Reader:
         """The format this input is in (reading only its first lines)."""
         if self.requested != "auto":
             return self.requested
+        if isinstance(self._lines, Iterator):
+            return "baileys"  # a live stream cannot be peeked without consuming it
         if self._lines is not None:
             return detect_format(list(self._lines)[:20])
         with open_text(self.path) as handle:
@@ -161,10 +164,12 @@ class Reader:
 
     def _read(self, handle: Iterator[str]) -> Iterator[Located]:
         head: list[str] = []
-        for line in handle:
-            head.append(line)
-            if len(head) >= 20:
-                break
+        # only a guess needs the first lines up front; a live stream must not wait for them
+        if self.requested == "auto":
+            for line in handle:
+                head.append(line)
+                if len(head) >= 20:
+                    break
         fmt = detect_format(head) if self.requested == "auto" else self.requested
         self.stats.format = fmt
         numbered = self._numbered(_chain(head, handle))

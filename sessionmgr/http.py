@@ -1,0 +1,157 @@
+"""The monitoring endpoint: ``/metrics`` (Prometheus text) and ``/health`` (JSON), on asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from datetime import timedelta
+from typing import Any, Final
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from sessionmgr.manager import SessionManager
+from sessionmgr.metrics import MetricsSink
+
+__all__ = ["MonitoringServer", "health_document", "monitoring"]
+
+_log = logging.getLogger("sessionmgr.http")
+_REASONS: Final = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed"}
+
+
+def health_document(manager: SessionManager) -> dict[str, Any]:
+    """Each session's health, its error counts by category, and the alerts firing now."""
+    stats = manager.get_session_stats().sessions
+    now_t, now_wall = manager.clock.monotonic(), manager.clock.wall()
+    sessions: dict[str, Any] = {}
+    for session in sorted(set(manager.sessions()) | set(stats) - {"*"}):
+        health = manager.get_session_health(session)
+        name = manager.pseudonymizer.session(session)
+        sessions[name] = {
+            "status": health.status.value,
+            "healthy": health.healthy,
+            "weighted_errors": health.weighted_errors,
+            "errors_in_window": health.errors_in_window,
+            "errors_by_category": dict(sorted(stats[session].by_category.items())) if session in stats else {},
+            "corrupted_since": health.corrupted_since.isoformat() if health.corrupted_since else None,
+        }
+    alerts = [
+        {
+            "rule": a.rule,
+            "session": manager.pseudonymizer.session(a.session),
+            "fired_at": (now_wall - timedelta(seconds=now_t - a.fired_at)).isoformat(timespec="milliseconds"),
+            "message": a.message,
+        }
+        for a in sorted(manager.alerts.active.values(), key=lambda a: (a.fired_at, a.rule, a.session))
+    ]
+    unhealthy = sum(1 for s in sessions.values() if not s["healthy"] or s["status"] in ("corrupted", "disconnected"))
+    return {
+        "status": "ok" if not unhealthy and not alerts else "degraded",
+        "sessions": sessions,
+        "alerts": alerts,
+        "advisory": manager.advisory,
+    }
+
+
+class MonitoringServer:
+    """Serves ``/metrics`` and ``/health`` for a manager; loopback unless told otherwise.
+
+    With ``token`` set both endpoints want ``Authorization: Bearer <token>``.
+    ``port=0`` picks a free port (read it back from :attr:`port`).
+    """
+
+    def __init__(
+        self,
+        manager: SessionManager,
+        metrics: MetricsSink,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 9464,
+        token: str | None = None,
+    ) -> None:
+        self.manager = manager
+        self.metrics = metrics
+        self.host = host
+        self.port = port
+        self.token = token
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> MonitoringServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def aclose(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            status, content_type, body = await asyncio.wait_for(self._respond(reader), timeout=10)
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+            status, content_type, body = 400, "text/plain; charset=utf-8", b"bad request\n"
+        head = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, '')}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+        ]
+        if status == 401:
+            head.append('WWW-Authenticate: Bearer realm="sessionmgr"')
+        try:
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+            await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def _respond(self, reader: asyncio.StreamReader) -> tuple[int, str, bytes]:
+        request_line = (await reader.readline()).decode("latin-1").strip()
+        headers: dict[str, str] = {}
+        while True:
+            line = (await reader.readline()).decode("latin-1")
+            if line in ("\r\n", "\n", ""):
+                break
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        parts = request_line.split()
+        if len(parts) != 3:
+            raise ValueError("malformed request line")
+        method, target, _ = parts
+        path = target.split("?", 1)[0]
+        if path not in ("/metrics", "/health"):
+            return 404, "text/plain; charset=utf-8", b"not found: try /metrics or /health\n"
+        if method not in ("GET", "HEAD"):
+            return 405, "text/plain; charset=utf-8", b"only GET\n"
+        if self.token is not None:
+            offered = headers.get("authorization", "")
+            if not hmac.compare_digest(offered.encode(), f"Bearer {self.token}".encode()):
+                return 401, "text/plain; charset=utf-8", b"unauthorized\n"
+        if path == "/metrics":
+            body = generate_latest(self.metrics.registry)
+            return 200, CONTENT_TYPE_LATEST, b"" if method == "HEAD" else body
+        document = json.dumps(health_document(self.manager), indent=2).encode() + b"\n"
+        return 200, "application/json", b"" if method == "HEAD" else document
+
+
+def monitoring(
+    manager: SessionManager, *, host: str = "127.0.0.1", port: int = 9464, token: str | None = None
+) -> MonitoringServer:
+    """The ``/metrics`` and ``/health`` endpoint for a manager a program runs itself.
+
+    Subscribes a :class:`MetricsSink` to the manager's bus; use the result as
+    ``async with monitoring(manager, port=9464):``.
+    """
+    metrics = MetricsSink(pseudonymizer=manager.pseudonymizer)
+    manager.bus.subscribe(metrics)
+    return MonitoringServer(manager, metrics, host=host, port=port, token=token)

@@ -1,0 +1,141 @@
+"""Prometheus metrics, driven by the event bus (needs the ``monitoring`` extra: prometheus_client)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from sessionmgr.events import (
+    AlertFired,
+    AlertResolved,
+    ConnectionChanged,
+    DecryptError,
+    DecryptOk,
+    Event,
+    HealthChanged,
+    PeerSessionReset,
+    RegenerationFailed,
+    RegenerationSucceeded,
+    ResendRequested,
+    RetryFinished,
+    RetryScheduled,
+    SessionCleaned,
+    SessionCorrupted,
+)
+from sessionmgr.pseudonym import Pseudonymizer
+
+__all__ = ["METRIC_NAMES", "MetricsSink"]
+
+PREFIX: Final = "sessionmgr_"
+
+
+class MetricsSink:
+    """Subscribe it to a bus; it keeps ``sessionmgr_*`` metrics in its own registry.
+
+    Session labels go through the pseudonymizer (bot numbers stay private);
+    peers are never labels, so cardinality follows sessions, not traffic.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None, pseudonymizer: Pseudonymizer | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.pseudonymizer = pseudonymizer or Pseudonymizer()
+        r = self.registry
+        self.errors = Counter(
+            f"{PREFIX}errors", "Decryption failures by category.", ["session", "category"], registry=r
+        )
+        self.decrypt_ok = Counter(f"{PREFIX}decrypt_ok", "Messages that decrypted.", ["session"], registry=r)
+        self.resends = Counter(f"{PREFIX}resends", "Retry receipts sent (resend requests).", ["session"], registry=r)
+        self.peer_resets = Counter(f"{PREFIX}peer_resets", "Peer Signal sessions reset.", ["session"], registry=r)
+        self.retries = Counter(
+            f"{PREFIX}retries", "Backend operations retried, by outcome.", ["operation", "outcome"], registry=r
+        )
+        self.regenerations = Counter(
+            f"{PREFIX}regenerations", "Key regenerations by outcome.", ["session", "outcome"], registry=r
+        )
+        self.corrupted_total = Counter(f"{PREFIX}sessions_corrupted", "Sessions marked corrupted.", registry=r)
+        self.cleaned_total = Counter(f"{PREFIX}sessions_cleaned", "Corrupted sessions cleaned up.", registry=r)
+        self.corrupted = Gauge(
+            f"{PREFIX}corrupted_sessions", "Sessions corrupted now (until they reconnect).", registry=r
+        )
+        self.healthy = Gauge(
+            f"{PREFIX}session_healthy", "1 if the session is healthy, 0 if not.", ["session"], registry=r
+        )
+        self.recovery = Histogram(
+            f"{PREFIX}recovery_seconds",
+            "Time from a session turning unhealthy to healthy again.",
+            buckets=(30, 60, 120, 240, 300, 360, 600, 900, 1800, 3600),
+            registry=r,
+        )
+        self.alerts_active = Gauge(f"{PREFIX}alerts_active", "Alerts firing now, by rule.", ["rule"], registry=r)
+        self.alerts_fired = Counter(f"{PREFIX}alerts_fired", "Alerts fired, by rule.", ["rule"], registry=r)
+        self._unhealthy_since: dict[str, float] = {}
+        self._corrupted: set[str] = set()
+
+    def _s(self, event: Event) -> str:
+        return self.pseudonymizer.session(event.session)
+
+    def __call__(self, event: Event) -> None:
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    # --- handlers ------------------------------------------------------------------------
+
+    def _error(self, e: Any) -> None:
+        if e.category.is_crypto:
+            self.errors.labels(self._s(e), e.category.value).inc()
+
+    def _health(self, e: Any) -> None:
+        self.healthy.labels(self._s(e)).set(1 if e.healthy else 0)
+        if not e.healthy:
+            self._unhealthy_since[e.session] = e.t
+        elif e.session in self._unhealthy_since:
+            self.recovery.observe(e.t - self._unhealthy_since.pop(e.session))
+
+    def _corrupted_now(self, e: Any) -> None:
+        self.corrupted_total.inc()
+        self._corrupted.add(e.session)
+        self.corrupted.set(len(self._corrupted))
+
+    def _connection(self, e: Any) -> None:
+        if e.open and e.session in self._corrupted:
+            self._corrupted.discard(e.session)
+            self.corrupted.set(len(self._corrupted))
+
+    def _alert(self, e: Any) -> None:
+        if isinstance(e, AlertFired):
+            self.alerts_fired.labels(e.rule).inc()
+            self.alerts_active.labels(e.rule).inc()
+        else:
+            self.alerts_active.labels(e.rule).dec()
+
+
+_HANDLERS: Final[dict[type[Event], Callable[[MetricsSink, Any], None]]] = {
+    DecryptError: MetricsSink._error,
+    DecryptOk: lambda m, e: m.decrypt_ok.labels(m._s(e)).inc(),
+    ResendRequested: lambda m, e: m.resends.labels(m._s(e)).inc(),
+    PeerSessionReset: lambda m, e: m.peer_resets.labels(m._s(e)).inc(),
+    RetryScheduled: lambda m, e: m.retries.labels(e.operation, "retried").inc(),
+    RetryFinished: lambda m, e: m.retries.labels(e.operation, "succeeded" if e.succeeded else "failed").inc(),
+    RegenerationSucceeded: lambda m, e: m.regenerations.labels(m._s(e), "succeeded").inc(),
+    RegenerationFailed: lambda m, e: m.regenerations.labels(m._s(e), "failed").inc(),
+    SessionCorrupted: MetricsSink._corrupted_now,
+    SessionCleaned: lambda m, e: m.cleaned_total.inc(),
+    ConnectionChanged: MetricsSink._connection,
+    HealthChanged: MetricsSink._health,
+    AlertFired: MetricsSink._alert,
+    AlertResolved: MetricsSink._alert,
+}
+
+#: Every metric family this sink exports, as Prometheus names them (counters end in _total).
+METRIC_NAMES: Final = frozenset(
+    {
+        f"{PREFIX}errors_total", f"{PREFIX}decrypt_ok_total", f"{PREFIX}resends_total", f"{PREFIX}peer_resets_total",
+        f"{PREFIX}retries_total", f"{PREFIX}regenerations_total", f"{PREFIX}sessions_corrupted_total",
+        f"{PREFIX}sessions_cleaned_total", f"{PREFIX}corrupted_sessions", f"{PREFIX}session_healthy",
+        f"{PREFIX}recovery_seconds", f"{PREFIX}recovery_seconds_bucket", f"{PREFIX}recovery_seconds_sum",
+        f"{PREFIX}recovery_seconds_count", f"{PREFIX}alerts_active", f"{PREFIX}alerts_fired_total",
+    }
+)  # fmt: skip

@@ -1,0 +1,100 @@
+"""``sessionmgr watch``: follow live logs, advise, and export metrics and health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from sessionmgr.backend import MockBackend
+from sessionmgr.follow import follow
+from sessionmgr.http import MonitoringServer, monitoring
+from sessionmgr.logsink import LoggingSink
+from sessionmgr.manager import SessionManager
+from sessionmgr.policy import Policy
+from sessionmgr.pseudonym import Pseudonymizer
+from sessionmgr.readers import Format, Reader, detect_format, open_text
+from sessionmgr.store import Store
+
+__all__ = ["resolve_format", "watch"]
+
+_log = logging.getLogger("sessionmgr.watch")
+
+
+def resolve_format(path: Path, requested: Format) -> Format:
+    """The format to read a live file in: as asked, or guessed from what it holds already."""
+    if requested != "auto":
+        return requested
+    try:
+        with open_text(path) as handle:
+            head = [line for _, line in zip(range(20), handle, strict=False)]
+    except FileNotFoundError:
+        return "baileys"
+    return detect_format(head)
+
+
+async def watch(
+    paths: list[Path],
+    *,
+    format: Format = "auto",
+    session: str | None = None,
+    session_field: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 9464,
+    token: str | None = None,
+    store: Store | None = None,
+    policy: Policy | None = None,
+    from_start: bool = False,
+    poll: float = 0.2,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[MonitoringServer], None] | None = None,
+    pseudonymizer: Pseudonymizer | None = None,
+) -> SessionManager:
+    """Follow ``paths`` until ``stop`` is set (or SIGTERM/SIGINT); returns the manager for inspection.
+
+    The manager is advisory: its decisions are logged and exported, never carried out.
+    """
+    loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # not the main thread, or no signals on this platform: the caller stops us instead
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    manager = SessionManager(MockBackend(), policy=policy, store=store, advisory=True, pseudonymizer=pseudonymizer)
+    manager.bus.subscribe(LoggingSink(logging.getLogger("sessionmgr.events"), manager.pseudonymizer))
+    halt = threading.Event()
+    readers: list[Reader] = []
+
+    def pump(reader: Reader) -> None:
+        try:
+            for located in reader:
+                loop.call_soon_threadsafe(manager.observe_nowait, located.event)
+        except Exception:  # a reader must not die silently
+            _log.exception("stopped following %s", reader.path)
+
+    async with manager, monitoring(manager, host=host, port=port, token=token) as server:
+        if on_ready is not None:
+            on_ready(server)
+        threads = []
+        for path in paths:
+            fmt = resolve_format(path, format)
+            lines = follow(path, halt, poll=poll, from_start=from_start)
+            reader = Reader(path, format=fmt, session=session, session_field=session_field, lines=lines)
+            readers.append(reader)
+            thread = threading.Thread(target=pump, args=(reader,), name=f"follow {path.name}", daemon=True)
+            thread.start()
+            threads.append(thread)
+            _log.info("following %s as %s", path, fmt)
+        await stop.wait()
+        halt.set()
+        await asyncio.gather(*(asyncio.to_thread(t.join, 5) for t in threads))
+        await asyncio.sleep(0)  # events handed over just before the stop are taken
+    for reader in readers:
+        if reader.stats.rejected_count:
+            _log.warning("%s: %d lines could not be read, first: %s", reader.path, reader.stats.rejected_count,
+                         reader.stats.rejected[0])  # fmt: skip
+    return manager
