@@ -13,29 +13,41 @@ __all__ = ["follow"]
 def follow(path: str | Path, stop: threading.Event, *, poll: float = 0.2, from_start: bool = False) -> Iterator[str]:
     """Yield each complete line appended to ``path`` until ``stop`` is set.
 
-    A rotated file (a new inode at the path) is read to its end, then the new
-    one from its start; a truncated file is read again from its start; a file
-    that does not exist yet is waited for. A partial last line waits for its
-    newline. Blocking: run it on a thread of its own.
+    What the file holds when ``follow`` is called is skipped (``tail -F -n0``)
+    unless ``from_start``. A rotated file (a new inode at the path) is read to
+    its end, then the new one from its start; a truncated file is read again
+    from its start; a file that does not exist yet is waited for. A partial
+    last line waits for its newline. The iterator blocks: run it on a thread.
     """
     path = Path(path)
+    skip: tuple[int, int, int] | None = None
+    if not from_start:
+        # decided now, not when a thread first pulls a line: otherwise appends made
+        # in between would be skipped too
+        try:
+            st = os.stat(path)
+            skip = (st.st_dev, st.st_ino, st.st_size)
+        except FileNotFoundError:
+            skip = None
+    return _follow(path, stop, poll, skip)
+
+
+def _follow(path: Path, stop: threading.Event, poll: float, skip: tuple[int, int, int] | None) -> Iterator[str]:
     handle = None
     identity: tuple[int, int] | None = None
     buffer = b""
-    first = True
     while not stop.is_set():
         if handle is None:
             try:
                 handle = open(path, "rb")  # noqa: SIM115 - kept open across iterations
             except FileNotFoundError:
-                first = False  # a file that appears later is read from its start
                 stop.wait(poll)
                 continue
             st = os.fstat(handle.fileno())
             identity = (st.st_dev, st.st_ino)
-            if first and not from_start:
-                handle.seek(0, os.SEEK_END)
-            first = False
+            if skip is not None and identity == skip[:2]:
+                handle.seek(min(skip[2], st.st_size))
+            skip = None
         chunk = handle.read(65536)
         if chunk:
             buffer += chunk
@@ -49,12 +61,11 @@ def follow(path: str | Path, stop: threading.Event, *, poll: float = 0.2, from_s
             current = os.stat(path)
         except FileNotFoundError:
             current = None
-        position = handle.tell()
         if current is not None and (current.st_dev, current.st_ino) != identity:
             handle.close()  # rotated: what was left in the old file has been read
             handle, buffer = None, b""
             continue
-        if current is not None and current.st_size < position:
+        if current is not None and current.st_size < handle.tell():
             handle.seek(0)  # truncated in place
             buffer = b""
             continue
