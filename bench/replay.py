@@ -71,13 +71,24 @@ def stage(name: str, path: str) -> dict[str, float]:
         run_replay([reader], tail=0)
         count = reader.stats.events
     seconds = time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = _peak_rss_mib()
     return {
         "events": count,
         "seconds": round(seconds, 3),
         "per_s": round(count / seconds),
         "peak_mib": round(peak_mib, 1),
     }
+
+
+def _peak_rss_mib() -> float:
+    # VmHWM starts afresh at exec; ru_maxrss would carry the parent's peak across fork+exec
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(path: Path) -> dict[str, dict[str, float]]:

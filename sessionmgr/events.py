@@ -33,7 +33,8 @@ __all__ = [
     "event_types",
 ]
 
-_EPOCH_PLACEHOLDER = datetime.fromtimestamp(0).astimezone()
+#: ``at`` of an event nobody has stamped yet (the manager stamps it on arrival).
+UNSTAMPED = datetime.fromtimestamp(0).astimezone()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,7 +53,7 @@ class Event:
 
     session: str
     t: float = 0.0
-    at: datetime = _EPOCH_PLACEHOLDER
+    at: datetime = UNSTAMPED
 
     def fields(self) -> dict[str, Any]:
         """The event's own fields (not ``t``/``at``/``session``), as plain values."""

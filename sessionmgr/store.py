@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -117,11 +118,15 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """The in-memory store: the default, and the twin every other store is tested against."""
+    """The in-memory store: the default, and the twin every other store is tested against.
 
-    def __init__(self) -> None:
+    It keeps the latest ``max_audit`` audit entries (``None``: all), so a
+    long-running process holds a bounded log; a durable store keeps them all.
+    """
+
+    def __init__(self, *, max_audit: int | None = 100_000) -> None:
         self._records: dict[str, SessionRecord] = {}
-        self._audit: list[AuditEntry] = []
+        self._audit: deque[AuditEntry] = deque(maxlen=max_audit)
         self._quarantine: list[QuarantineEntry] = []
         self._leases: dict[str, tuple[str, datetime]] = {}
 
