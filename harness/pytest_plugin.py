@@ -121,6 +121,12 @@ def virtual_loop() -> Iterator[VirtualLoop]:
 
 
 @pytest.fixture
+def virtual_clock() -> LoopClock:
+    """The manager's clock on the running loop: virtual inside a ``virtual_time`` test."""
+    return LoopClock()
+
+
+@pytest.fixture
 def world_factory(chaos_seed: int) -> Callable[..., SimWorld]:
     """Make a :class:`~harness.world.SimWorld`: ``world_factory(sessions=2, peers=5, seed=None)``.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib.util
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -172,7 +173,9 @@ def run_replay(
     outcomes = RecordedOutcomes.scan(readers, epoch)
     policy = policy or Policy()
     source = {"kind": "replay", "files": [r.path for r in readers], "policy": policy.to_dict()}
-    with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=epoch)) as runner:
+    # log-record times follow the trace's own clock, where freezegun (the harness extra) is there
+    freeze = importlib.util.find_spec("freezegun") is not None
+    with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=epoch, freeze_wall_clock=freeze)) as runner:
         result = runner.run(
             replay(items, epoch=epoch, policy=policy, store=store, tail=tail, outcomes=outcomes,
                    progress=progress, keep_events=keep_events, source=source)

@@ -157,6 +157,9 @@ def run_simulation(
     store: Store | None = None,
     subscribers: tuple[Callable[[Event], None], ...] = (),
 ) -> dict[str, Any]:
-    """Run one simulation on a fresh virtual-time loop and return its report."""
-    with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=DEFAULT_EPOCH)) as runner:
+    """Run one simulation on a fresh virtual-time loop and return its report.
+
+    ``datetime.now()`` and log-record times follow virtual time during the run.
+    """
+    with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=DEFAULT_EPOCH, freeze_wall_clock=True)) as runner:
         return runner.run(simulate(config, progress=progress, store=store, subscribers=subscribers)).report

@@ -53,12 +53,13 @@ def test_virtual_time_marker_and_world_fixtures(pytester: pytest.Pytester) -> No
 
         @pytest.mark.asyncio
         @pytest.mark.virtual_time
-        async def test_day(world_factory, manager_factory):
+        async def test_day(world_factory, manager_factory, virtual_clock):
             world = world_factory(sessions=1, peers=2)
-            async with manager_factory(world) as manager:
-                await asyncio.sleep(86400)
+            async with manager_factory(world, clock=virtual_clock) as manager:
+                await virtual_clock.sleep(86400)
             assert isinstance(asyncio.get_running_loop(), VirtualLoop)
-            assert asyncio.get_running_loop().time() == 86400
+            assert virtual_clock.monotonic() == 86400
+            assert virtual_clock.wall().isoformat() == "2026-01-02T00:00:00+00:00"
         """
     )
     result = pytester.runpytest("-p", "no:cacheprovider")

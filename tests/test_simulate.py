@@ -93,3 +93,30 @@ def test_bad_config_is_refused(bad: dict[str, float]) -> None:
     """An empty world is refused with a clear message."""
     with pytest.raises(ValueError, match="at least one session"):
         run_simulation(dataclasses.replace(SMALL, **bad))  # type: ignore[arg-type]
+
+
+def test_log_record_times_follow_virtual_time() -> None:
+    """During a simulation, stdlib log records carry virtual wall-clock times, not the machine's."""
+    import datetime as dt
+
+    from harness.loop import DEFAULT_EPOCH
+    from sessionmgr.events import Event
+
+    created: list[float] = []
+
+    class Times(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            created.append(record.created)
+
+    logger = logging.getLogger("test.sessionmgr.times")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(Times())
+
+    def log(event: Event) -> None:
+        if event.kind == "regeneration_succeeded":
+            logger.info("regenerated")
+
+    run_simulation(SMALL, subscribers=(log,))
+    assert created
+    end = DEFAULT_EPOCH + dt.timedelta(hours=SMALL.hours)
+    assert all(DEFAULT_EPOCH.timestamp() <= c <= end.timestamp() for c in created)
