@@ -217,36 +217,12 @@ def bench_replay(sizes: list[int]) -> list[Row]:
             stages = measure(path)
         label = f"{events:,} events"
         floor = stages["json.loads"]
-        rows.append(
-            row(
-                "replay",
-                f"{label}: events/s vs json.loads",
-                stages["replay"]["per_s"],
-                floor["per_s"],
-                "json.loads",
-                "events/s",
-            )
-        )
-        rows.append(
-            row(
-                "replay",
-                f"{label}: reader only vs json.loads",
-                stages["reader"]["per_s"],
-                floor["per_s"],
-                "json.loads",
-                "events/s",
-            )
-        )
-        rows.append(
-            row(
-                "replay",
-                f"{label}: peak RSS vs json.loads",
-                stages["replay"]["peak_mib"],
-                floor["peak_mib"],
-                "json.loads",
-                "MiB",
-            )
-        )
+        for case, stage, key, unit in (
+            ("events/s vs json.loads", "replay", "per_s", "events/s"),
+            ("reader only vs json.loads", "reader", "per_s", "events/s"),
+            ("peak RSS vs json.loads", "replay", "peak_mib", "MiB"),
+        ):
+            rows.append(row("replay", f"{label}: {case}", stages[stage][key], floor[key], "json.loads", unit))
     return rows
 
 

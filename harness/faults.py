@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from harness.world import SimWorld
+from harness.world import Peer, SimWorld
 
 __all__ = [
     "FAULTS",
@@ -26,10 +26,19 @@ Fault = Callable[[SimWorld, str, random.Random], bool]
 """A fault applied to one session; returns whether it found state to break."""
 
 
+def _pick(candidates: Iterable[str], rng: random.Random) -> str | None:
+    ordered = sorted(candidates)  # sorted: the same seed picks the same peer
+    return rng.choice(ordered) if ordered else None
+
+
 def _peer_with_session(world: SimWorld, session: str, rng: random.Random) -> str | None:
     records = world.bots[session].keys.records
-    candidates = sorted(jid for jid, record in records.items() if record.sessions)
-    return rng.choice(candidates) if candidates else None
+    return _pick((jid for jid, record in records.items() if record.sessions), rng)
+
+
+def _peer_of(world: SimWorld, session: str, rng: random.Random, has: Callable[[Peer], bool]) -> Peer | None:
+    jid = _pick((p.info.jid for p in world.peers.values() if p.session == session and has(p)), rng)
+    return None if jid is None else world.peers[jid]
 
 
 def corrupt_chain_key(world: SimWorld, session: str, rng: random.Random) -> bool:
@@ -55,32 +64,27 @@ def delete_session_record(world: SimWorld, session: str, rng: random.Random) -> 
 
 def drop_frames(world: SimWorld, session: str, rng: random.Random) -> bool:
     """A peer's next 2001 frames are lost in transit: the one after is too far in the future."""
-    senders = sorted(p.info.jid for p in world.peers.values() if p.session == session and p.sending is not None)
-    if not senders:
+    peer = _peer_of(world, session, rng, lambda p: p.sending is not None)
+    if peer is None or peer.sending is None:
         return False
-    sending = world.peers[rng.choice(senders)].sending
-    assert sending is not None
-    sending.skip(2001)
+    peer.sending.skip(2001)
     return True
 
 
 def duplicate_frame(world: SimWorld, session: str, rng: random.Random) -> bool:
     """Deliver a peer's last frame again: its counter was used already."""
-    senders = sorted(p.info.jid for p in world.peers.values() if p.session == session and p.last_frame is not None)
-    if not senders:
+    peer = _peer_of(world, session, rng, lambda p: p.last_frame is not None)
+    if peer is None or peer.last_frame is None:
         return False
-    frame = world.peers[rng.choice(senders)].last_frame
-    assert frame is not None
-    world.receive(frame)
+    world.receive(peer.last_frame)
     return True
 
 
 def change_identity(world: SimWorld, session: str, rng: random.Random) -> bool:
     """A peer reinstalls WhatsApp: new identity key and a new session from a prekey bundle."""
-    peers = sorted(p.info.jid for p in world.peers.values() if p.session == session)
-    if not peers:
+    peer = _peer_of(world, session, rng, lambda p: True)
+    if peer is None:
         return False
-    peer = world.peers[rng.choice(peers)]
     peer.identity = rng.randbytes(32)
     peer.sending = None
     return True

@@ -1,4 +1,4 @@
-"""Properties of the manager's promises, checked by Hypothesis on virtual time."""
+"""Properties of the manager's promises end to end, checked by Hypothesis on virtual time (backoff: tests/test_retry.py)."""
 
 from __future__ import annotations
 
@@ -15,65 +15,15 @@ from sessionmgr import (
     DecryptError,
     Event,
     HealthChanged,
-    LoopClock,
     MemoryStore,
     MockBackend,
     Policy,
-    RetriesExhausted,
     SessionManager,
-    backoff_schedule,
-    retry_crypto_operation,
 )
 from sessionmgr.clock import to_ns
 
 SPAN = to_ns(300)
 MS = 1_000_000
-
-# --- backoff timing ------------------------------------------------------------------
-
-policies = st.builds(
-    Policy,
-    max_attempts=st.integers(1, 7),
-    base_delay=st.sampled_from([0.0, 0.001, 0.25, 1.0, 3.0]),
-    backoff_factor=st.sampled_from([1.0, 1.5, 2.0, 4.0]),
-    max_delay=st.one_of(st.none(), st.sampled_from([0.5, 2.0, 10.0])),
-)
-
-
-@given(policy=policies, pattern=st.lists(st.booleans(), max_size=10))
-def test_observed_sleeps_are_the_pure_schedule(policy: Policy, pattern: list[bool]) -> None:
-    """For any policy and failure pattern: sleeps equal the schedule's prefix, tries stop at the first
-    success or the limit, and the elapsed virtual time is exactly their sum."""
-
-    async def scenario() -> tuple[int, list[float], int, bool]:
-        loop = asyncio.get_running_loop()
-        tries = 0
-        sleeps: list[float] = []
-
-        async def op() -> None:
-            nonlocal tries
-            tries += 1
-            if tries <= len(pattern) and pattern[tries - 1]:
-                raise BackendError(f"try {tries}")
-
-        start = loop.time_ns()  # type: ignore[attr-defined]
-        try:
-            await retry_crypto_operation(
-                op, policy=policy, clock=LoopClock(), on_retry=lambda a, d, e: sleeps.append(d)
-            )
-            ok = True
-        except RetriesExhausted:
-            ok = False
-        return tries, sleeps, loop.time_ns() - start, ok  # type: ignore[attr-defined]
-
-    tries, sleeps, elapsed_ns, ok = run(scenario())
-    failures_before_success = next((i for i, fails in enumerate(pattern) if not fails), len(pattern))
-    expected_tries = min(failures_before_success + 1, policy.max_attempts)
-    assert tries == expected_tries <= policy.max_attempts
-    assert sleeps == backoff_schedule(policy)[: tries - 1]
-    assert abs(elapsed_ns - sum(to_ns(s) for s in sleeps)) <= len(sleeps)  # within a ns per sleep
-    assert ok == (failures_before_success < policy.max_attempts)
-
 
 # --- health threshold -------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import click
 
@@ -29,6 +29,28 @@ from sessionmgr.sqlite_store import StoreError
 from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord, Store, open_store
 
 __all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reading_options(format_help: str) -> Callable[[F], F]:
+    """--format, --session and --session-field, as every command that reads logs takes them."""
+
+    options = (
+        click.option(
+            "--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True, help=format_help
+        ),
+        click.option("--session", help="Session id for logs that do not name one (default: each file's name)."),
+        click.option("--session-field", metavar="FIELD", help="JSON field of a Baileys log that names the session."),
+    )
+
+    def apply(command: F) -> F:
+        for option in reversed(options):  # applied bottom-up, so --help lists them in this order
+            command = option(command)
+        return command
+
+    return apply
+
 
 STORE_OPTION = click.option(
     "--store",
@@ -217,16 +239,7 @@ def _run_with_progress(run: Callable[..., dict[str, Any]], config: Any, label: s
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="auto",
-    show_default=True,
-    help="Input format; auto detects canonical traces, Baileys' pino logs and the seed's format.",
-)
-@click.option("--session", help="Session id for logs that do not name one (default: each file's name).")
-@click.option("--session-field", metavar="FIELD", help="JSON field of a Baileys log that names the session.")
+@reading_options("Input format; auto detects canonical traces, Baileys' pino logs and the seed's format.")
 @click.option(
     "--policy",
     "policies",
@@ -406,16 +419,7 @@ def scrub(source: Path, target: Path, key: str) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="auto",
-    show_default=True,
-    help="Log format; auto guesses from what each file holds already.",
-)
-@click.option("--session", help="Session id for logs that do not name one (default: each file's name).")
-@click.option("--session-field", metavar="FIELD", help="JSON field of a Baileys log that names the session.")
+@reading_options("Log format; auto guesses from what each file holds already.")
 @click.option(
     "--listen",
     default="127.0.0.1:9464",

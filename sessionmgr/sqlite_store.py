@@ -180,22 +180,19 @@ class SQLiteStore:
         )
         return [_record(row) for row in rows]
 
+    async def _rows(self, table_query: str, session: str | None) -> list[tuple[Any, ...]]:
+        """``SELECT ... FROM table`` for one session or all, in the order written."""
+        query, args = (table_query, ()) if session is None else (table_query + " WHERE session = ?", (session,))
+        return await self._run(lambda db: db.execute(query + " ORDER BY id", args).fetchall())
+
     async def audit(self, session: str | None = None) -> list[AuditEntry]:
-        query = "SELECT at, session, kind, detail FROM audit"
-        args: tuple[Any, ...] = ()
-        if session is not None:
-            query, args = query + " WHERE session = ?", (session,)
-        rows = await self._run(lambda db: db.execute(query + " ORDER BY id", args).fetchall())
+        rows = await self._rows("SELECT at, session, kind, detail FROM audit", session)
         return [
             AuditEntry(at=datetime.fromisoformat(a), session=s, kind=k, detail=json.loads(d)) for a, s, k, d in rows
         ]
 
     async def quarantined(self, session: str | None = None) -> list[QuarantineEntry]:
-        query = "SELECT at, session, material FROM quarantine"
-        args: tuple[Any, ...] = ()
-        if session is not None:
-            query, args = query + " WHERE session = ?", (session,)
-        rows = await self._run(lambda db: db.execute(query + " ORDER BY id", args).fetchall())
+        rows = await self._rows("SELECT at, session, material FROM quarantine", session)
         return [QuarantineEntry(at=datetime.fromisoformat(a), session=s, material=bytes(m)) for a, s, m in rows]
 
     async def claim(self, session: str, owner: str, now: datetime, until: datetime) -> bool:

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionmgr import LoopClock, Policy, RetriesExhausted, backoff_schedule, retry_crypto_operation
+from harness.loop import run
+from sessionmgr import BackendError, LoopClock, Policy, RetriesExhausted, backoff_schedule, retry_crypto_operation
+from sessionmgr.clock import to_ns
 
 
 def test_seed_schedule() -> None:
@@ -34,31 +36,30 @@ def test_jitter_without_rng_is_an_error() -> None:
 
 policies = st.builds(
     Policy,
-    max_attempts=st.integers(1, 6),
-    base_delay=st.sampled_from([0.0, 0.001, 0.5, 1.0, 2.5]),
-    backoff_factor=st.sampled_from([1.0, 1.5, 2.0, 3.0]),
-    max_delay=st.one_of(st.none(), st.sampled_from([0.5, 1.0, 4.0])),
+    max_attempts=st.integers(1, 7),
+    base_delay=st.sampled_from([0.0, 0.001, 0.25, 1.0, 3.0]),
+    backoff_factor=st.sampled_from([1.0, 1.5, 2.0, 4.0]),
+    max_delay=st.one_of(st.none(), st.sampled_from([0.5, 2.0, 10.0])),
 )
 
 
-@given(policy=policies, failures=st.integers(0, 8))
-def test_observed_sleeps_equal_the_schedule(policy: Policy, failures: int) -> None:
-    """For any policy and failure count, virtual sleeps equal the pure schedule and tries never exceed the limit."""
-    from harness.loop import run
+@given(policy=policies, pattern=st.lists(st.booleans(), max_size=10))
+def test_observed_sleeps_are_the_pure_schedule(policy: Policy, pattern: list[bool]) -> None:
+    """For any policy and failure pattern: sleeps equal the schedule's prefix, tries stop at the first
+    success or the limit, and the elapsed virtual time is exactly their sum."""
 
-    async def scenario() -> tuple[int, list[float], float, bool]:
+    async def scenario() -> tuple[int, list[float], int, bool]:
         loop = asyncio.get_running_loop()
-        calls = 0
+        tries = 0
         sleeps: list[float] = []
 
-        async def op() -> str:
-            nonlocal calls
-            calls += 1
-            if calls <= failures:
-                raise RuntimeError(f"failure {calls}")
-            return "ok"
+        async def op() -> None:
+            nonlocal tries
+            tries += 1
+            if tries <= len(pattern) and pattern[tries - 1]:
+                raise BackendError(f"try {tries}")
 
-        start = loop.time()
+        start = loop.time_ns()  # type: ignore[attr-defined]
         try:
             await retry_crypto_operation(
                 op, policy=policy, clock=LoopClock(), on_retry=lambda a, d, e: sleeps.append(d)
@@ -66,19 +67,19 @@ def test_observed_sleeps_equal_the_schedule(policy: Policy, failures: int) -> No
             ok = True
         except RetriesExhausted:
             ok = False
-        return calls, sleeps, loop.time() - start, ok
+        return tries, sleeps, loop.time_ns() - start, ok  # type: ignore[attr-defined]
 
-    calls, sleeps, elapsed, ok = run(scenario())
-    schedule = backoff_schedule(policy)
-    assert calls == min(failures + 1, policy.max_attempts)
-    assert sleeps == schedule[: calls - 1]
-    assert elapsed == pytest.approx(sum(sleeps), abs=1e-6)
-    assert ok == (failures < policy.max_attempts)
+    tries, sleeps, elapsed_ns, ok = run(scenario())
+    failures_before_success = next((i for i, fails in enumerate(pattern) if not fails), len(pattern))
+    expected_tries = min(failures_before_success + 1, policy.max_attempts)
+    assert tries == expected_tries <= policy.max_attempts
+    assert sleeps == backoff_schedule(policy)[: tries - 1]
+    assert abs(elapsed_ns - sum(to_ns(s) for s in sleeps)) <= len(sleeps)  # within a ns per sleep
+    assert ok == (failures_before_success < policy.max_attempts)
 
 
 def test_exhaustion_keeps_the_last_error() -> None:
     """When every try fails, the last error is the cause."""
-    from harness.loop import run
 
     async def always() -> None:
         raise KeyError("gone")
