@@ -85,10 +85,20 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         self._freezer: Any = None
         self._frozen: Any = None
         if freeze_wall_clock:
-            from freezegun import freeze_time  # an extra: only needed when asked for
+            self._freeze()
 
-            self._frozen = freeze_time(epoch, real_asyncio=False)
-            self._freezer = self._frozen.start()
+    def _freeze(self) -> None:
+        import freezegun.api  # an extra: only needed when asked for
+
+        self._frozen = freezegun.api.freeze_time(self.epoch, real_asyncio=False)
+        factory = self._frozen.start()
+        factories = getattr(freezegun.api, "freeze_factories", None)
+        if isinstance(factories, list) and factories and factories[-1] is factory:
+            # freezegun asks its newest factory for the time on every read: answer
+            # from the loop, so a time jump costs nothing (a replay jumps per event)
+            factories[-1] = lambda: self.wall().replace(tzinfo=None)
+        else:
+            self._freezer = factory  # a freezegun that works otherwise: move it on each jump
 
     def time(self) -> float:
         return self._now_ns / 1_000_000_000

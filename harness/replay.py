@@ -123,8 +123,9 @@ async def replay(
             raise BackendError(f"{call.method} failed here in the recorded run")
         return b"" if call.method == "export_keys" else None
 
-    backend = MockBackend(decide)
-    manager = SessionManager(backend, policy=policy, store=store or MemoryStore(), bus=bus,
+    backend = MockBackend(decide, keep_calls=False)
+    # without a durable store nobody reads the audit log back: keep only its tail
+    manager = SessionManager(backend, policy=policy, store=store or MemoryStore(max_audit=1_000), bus=bus,
                              pseudonymizer=Pseudonymizer(b"replay"))  # fmt: skip
     recorder = ReportRecorder(origin=loop.time(), stats=manager.stats)
     bus.subscribe(recorder)

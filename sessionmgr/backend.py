@@ -61,12 +61,15 @@ class MockBackend:
     every call succeeds. Replay uses it to record what the manager would do.
     """
 
-    def __init__(self, handler: Handler | None = None) -> None:
+    def __init__(self, handler: Handler | None = None, *, keep_calls: bool = True) -> None:
         self.calls: list[BackendCall] = []
         self._handler = handler
+        # a long replay makes millions of calls: keeping them all is memory that grows with the input
+        self._keep = keep_calls
 
     async def _call(self, call: BackendCall) -> bytes | None:
-        self.calls.append(call)
+        if self._keep:
+            self.calls.append(call)
         if self._handler is None:
             return None
         result = self._handler(call)

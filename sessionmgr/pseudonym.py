@@ -15,6 +15,7 @@ _JID: Final = re.compile(
     r"\+?\b\d[\d:.\-]{6,}\d(?:@[\w.\-]+)?|\b[\w.\-]+@(?:s\.whatsapp\.net|c\.us|g\.us|lid|broadcast)\b"
 )
 _DIGITS: Final = re.compile(r"\d{7,}")
+_CACHE_LIMIT: Final = 50_000
 
 
 class Pseudonymizer:
@@ -43,6 +44,8 @@ class Pseudonymizer:
             # the device suffix and server do not change who the person is
             user = identifier.split("@", 1)[0].split(":", 1)[0].lstrip("+")
             digest = hmac.new(self._key, user.encode(), hashlib.sha256).hexdigest()[:12]
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()  # identifiers come and go: memory must not grow with history
             cached = self._cache[identifier] = f"{prefix}-{digest}"
         return cached
 
