@@ -192,6 +192,18 @@ class Reader:
     def _ignore(self, kind: str) -> None:
         self.stats.ignored[kind] += 1
 
+    def _json_object(self, number: int, text: str) -> dict[str, Any] | None:
+        """The line as a JSON object, or ``None`` after rejecting it with the reason."""
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            self._reject(number, f"not valid JSON: {exc.msg} (column {exc.colno})")
+            return None
+        if not isinstance(record, dict):
+            self._reject(number, "not a JSON object")
+            return None
+        return record
+
     # --- canonical trace --------------------------------------------------------------
 
     def _trace(self, lines: Iterator[tuple[int, str]]) -> Iterator[Located]:
@@ -200,13 +212,8 @@ class Reader:
             if not text.strip():
                 self._ignore("blank")
                 continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                self._reject(number, f"not valid JSON: {exc.msg} (column {exc.colno})")
-                continue
-            if not isinstance(record, dict):
-                self._reject(number, "not a JSON object")
+            record = self._json_object(number, text)
+            if record is None:
                 continue
             if "schema" in record:
                 if record["schema"] != TRACE_SCHEMA:
@@ -237,13 +244,8 @@ class Reader:
                 self._ignore("blank")
                 continue
             if stripped.startswith("{") and text.startswith("{"):
-                try:
-                    record = json.loads(stripped)
-                except json.JSONDecodeError as exc:
-                    self._reject(number, f"not valid JSON: {exc.msg} (column {exc.colno})")
-                    continue
-                if not isinstance(record, dict):
-                    self._reject(number, "not a JSON object")
+                record = self._json_object(number, stripped)
+                if record is None:
                     continue
                 try:
                     event = self._pino_event(record, causes)
