@@ -404,8 +404,15 @@ class SessionManager:
     # --- seed API ------------------------------------------------------------
 
     async def regenerate_session_keys(self, session: str) -> bool:
-        """Regenerate a session's keys now (single flight); ``True`` if it succeeded."""
+        """Regenerate a session's keys now (single flight); ``True`` if it succeeded.
+
+        A corrupted or disconnected session is not regenerated: its keys are
+        quarantined or gone, and it comes back by re-pairing (a connection that opens).
+        """
         state = self._state(session)
+        if state.status in (Status.CORRUPTED, Status.DISCONNECTED):
+            _log.warning("not regenerating %s: it is %s; re-pair it instead", session, state.status.value)
+            return False
         if state.regeneration is None:
             state.regeneration = self._spawn(self._regenerate(state, "requested"))
         task = state.regeneration
@@ -419,6 +426,7 @@ class SessionManager:
         too; a lease in the store keeps two processes off the same session.
         Returns the sessions cleaned.
         """
+        await self._commit()  # the store must hold our own latest decisions before we read it back
         candidates = {
             s.record.session: s
             for s in self._sessions.values()

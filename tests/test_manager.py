@@ -346,3 +346,17 @@ async def test_stats_and_health_are_derived_from_events() -> None:
     health = manager.get_session_health("bot-1")
     assert health.errors_in_window == 1 and health.last_error == "bad_mac"
     await manager.aclose()
+
+
+async def test_seed_regenerate_refuses_a_corrupted_session() -> None:
+    """regenerate_session_keys works on a live session and refuses a corrupted one (it needs re-pairing)."""
+    backend = MockBackend(
+        lambda c: (_ for _ in ()).throw(BackendError("no")) if c.method == "regenerate_keys" else None
+    )
+    manager, _ = await started(backend)
+    assert not await manager.regenerate_session_keys("bot-1")  # fails three times: corrupted
+    assert manager.get_session_health("bot-1").status is Status.CORRUPTED
+    calls = backend.methods().count("regenerate_keys")
+    assert not await manager.regenerate_session_keys("bot-1")
+    assert backend.methods().count("regenerate_keys") == calls
+    await manager.aclose()
