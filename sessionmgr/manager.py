@@ -123,9 +123,9 @@ class SessionManager:
         self.rng = rng or random.Random(0)
         self.pseudonymizer = pseudonymizer or Pseudonymizer()
         self.advisory = advisory
-        self.stats = StatsCollector(self.policy)
+        self.stats = StatsCollector()
         self.bus.subscribe(self.stats.handle)
-        self.alerts = AlertEvaluator(self.policy, self._emit, self._now, self.clock.sleep, self._spawn_timer)
+        self.alerts = AlertEvaluator(self.policy, self._emit, self.clock.monotonic, self.clock.sleep, self._spawn_timer)
         self.bus.subscribe(self.alerts.handle)
         self._sessions: dict[str, _SessionState] = {}
         self._window_ns = to_ns(self.policy.window)
@@ -640,9 +640,6 @@ class SessionManager:
         self._batch.records.append(state.record)
         self._schedule_flush()
 
-    def _now(self) -> float:
-        return self.clock.monotonic()
-
     def _emit(self, event: E, *, t: float | None = None) -> E:
         now = self.clock.monotonic()
         at = self.clock.wall()
@@ -704,17 +701,15 @@ class SessionManager:
             finally:
                 self._writes.task_done()
 
-    def _spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    def _spawn(self, coro: Coroutine[Any, Any, T], *, timer: bool = False) -> asyncio.Task[T]:
+        """Run an action (awaited by :meth:`drain`) or, with ``timer``, a timer (not awaited)."""
         task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
+        (self._timers if timer else self._tasks).add(task)
         task.add_done_callback(self._task_done)
         return task
 
     def _spawn_timer(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._timers.add(task)
-        task.add_done_callback(self._task_done)
-        return task
+        return self._spawn(coro, timer=True)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)

@@ -22,7 +22,6 @@ from sessionmgr.events import (
     SessionCleaned,
     SessionCorrupted,
 )
-from sessionmgr.policy import Policy
 from sessionmgr.store import Status
 
 __all__ = ["SessionHealth", "SessionStats", "StatsCollector", "StatsSnapshot"]
@@ -174,8 +173,7 @@ _RULES: dict[type[Event], Any] = {
 class StatsCollector:
     """Subscribes to the bus and keeps :class:`SessionStats` per session."""
 
-    def __init__(self, policy: Policy | None = None) -> None:
-        self.policy = policy or Policy()
+    def __init__(self) -> None:
         self._sessions: dict[str, SessionStats] = {}
 
     def handle(self, event: Event) -> None:
