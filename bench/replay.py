@@ -60,12 +60,12 @@ def stage(name: str, path: str) -> dict[str, float]:
                 json.loads(line)
                 count += 1
     elif name == "reader":
-        from sessionmgr.readers import Reader
+        from sessionmgr.trace.readers import Reader
 
         count = sum(1 for _ in Reader(path))
     elif name == "replay":
         from harness.replay import run_replay
-        from sessionmgr.readers import Reader
+        from sessionmgr.trace.readers import Reader
 
         reader = Reader(path)
         run_replay([reader], tail=0)

@@ -26,8 +26,8 @@ from typing import Final
 
 from harness.loop import VirtualLoop
 from sessionmgr import BackendError, Category, DecryptError, Policy, SessionManager
-from sessionmgr.sqlite_store import SQLiteStore
 from sessionmgr.store import WriteBatch
+from sessionmgr.store.sqlite import SQLiteStore
 
 SESSIONS: Final = tuple(f"s{i}" for i in range(6))
 FAILING: Final = frozenset({"s0", "s1", "s2"})

@@ -14,7 +14,7 @@ from harness.faults import At, BackendOutage, Burst, FaultPlan
 from harness.logformats import BaileysLogWriter, SeedLogWriter
 from harness.loop import VirtualLoop
 from harness.simulate import SimConfig, simulate
-from sessionmgr.trace import TraceWriter
+from sessionmgr.trace.codec import TraceWriter
 
 PLAN = FaultPlan(
     (

@@ -18,10 +18,10 @@ from sessionmgr.events import ActionFailed, Event, RegenerationFailed, RetryFini
 from sessionmgr.manager import SessionManager
 from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
-from sessionmgr.readers import Located, Reader, merge
-from sessionmgr.report import ReportRecorder
+from sessionmgr.report.builder import ReportRecorder
 from sessionmgr.store import MemoryStore, Store
-from sessionmgr.trace import TraceError, decode_event
+from sessionmgr.trace.codec import TraceError, decode_event
+from sessionmgr.trace.readers import Located, Reader, merge
 
 __all__ = ["RecordedOutcomes", "ReplayResult", "replay", "run_replay"]
 

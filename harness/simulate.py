@@ -19,7 +19,7 @@ from sessionmgr.events import Event
 from sessionmgr.manager import SessionManager
 from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
-from sessionmgr.report import ReportRecorder
+from sessionmgr.report.builder import ReportRecorder
 from sessionmgr.store import MemoryStore, Store
 
 __all__ = ["SimConfig", "SimResult", "run_simulation", "simulate"]

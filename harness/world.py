@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from harness.population import PeerInfo, Population
-from harness.signal import (
+from harness.protocol import (
     BadMac,
     BotKeys,
     Frame,

@@ -21,13 +21,12 @@ from sessionmgr import (
     DecryptError,
     Event,
     EventBus,
-    JsonFormatter,
-    LoggingSink,
     MemoryStore,
     Policy,
     Pseudonymizer,
     SessionManager,
 )
+from sessionmgr.monitoring import JsonFormatter, LoggingSink
 
 SESSIONS = ("bot-01", "bot-02")
 WAITS = [0.5, 1.0, 2.0, 3.0, 60.0, 299.999, 300.0, 300.001, 900.0]

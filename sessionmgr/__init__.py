@@ -1,6 +1,5 @@
 """Watch Signal-protocol decryption failures per WhatsApp session, and recover from them."""
 
-from sessionmgr.alerts import ALERT_RULES, ActiveAlert, AlertEvaluator
 from sessionmgr.backend import Backend, BackendCall, BackendError, MockBackend
 from sessionmgr.bus import EventBus
 from sessionmgr.categories import CRYPTO_CATEGORIES, Category
@@ -28,14 +27,14 @@ from sessionmgr.events import (
     SessionCorrupted,
     SessionDisconnected,
 )
-from sessionmgr.logsink import JsonFormatter, LoggingSink
 from sessionmgr.manager import SessionManager, initialize_session_manager
 from sessionmgr.policy import Policy, PolicyError
 from sessionmgr.pseudonym import Pseudonymizer
-from sessionmgr.retry import RetriesExhausted, backoff_delay, backoff_schedule, retry_crypto_operation
-from sessionmgr.stats import SessionHealth, SessionStats, StatsCollector, StatsSnapshot
-from sessionmgr.store import MemoryStore, SessionRecord, Status, Store
-from sessionmgr.window import HealthWindow
+from sessionmgr.recovery.alerts import ALERT_RULES, ActiveAlert
+from sessionmgr.retry import RetriesExhausted, backoff_schedule, retry_crypto_operation
+from sessionmgr.stats import SessionHealth, SessionStats, StatsSnapshot
+from sessionmgr.store import AuditEntry, MemoryStore, SessionRecord, Status, Store, open_store
+from sessionmgr.store.sqlite import SQLiteStore, StoreError
 
 __version__ = "0.1.0"
 
@@ -44,9 +43,9 @@ __all__ = [
     "CRYPTO_CATEGORIES",
     "ActionFailed",
     "ActiveAlert",
-    "AlertEvaluator",
     "AlertFired",
     "AlertResolved",
+    "AuditEntry",
     "Backend",
     "BackendCall",
     "BackendError",
@@ -60,9 +59,6 @@ __all__ = [
     "EventBus",
     "HealthChanged",
     "HealthChecked",
-    "HealthWindow",
-    "JsonFormatter",
-    "LoggingSink",
     "LoopClock",
     "ManagerStarted",
     "MemoryStore",
@@ -78,6 +74,7 @@ __all__ = [
     "RetriesExhausted",
     "RetryFinished",
     "RetryScheduled",
+    "SQLiteStore",
     "SessionCleaned",
     "SessionCorrupted",
     "SessionDisconnected",
@@ -85,15 +82,15 @@ __all__ = [
     "SessionManager",
     "SessionRecord",
     "SessionStats",
-    "StatsCollector",
     "StatsSnapshot",
     "Status",
     "Store",
+    "StoreError",
     "__version__",
-    "backoff_delay",
     "backoff_schedule",
     "classify",
     "classify_texts",
     "initialize_session_manager",
+    "open_store",
     "retry_crypto_operation",
 ]

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from sessionmgr.alerts import AlertEvaluator
 from sessionmgr.backend import Backend
 from sessionmgr.bus import EventBus
 from sessionmgr.categories import Category
@@ -43,6 +42,7 @@ from sessionmgr.events import (
 )
 from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
+from sessionmgr.recovery.alerts import AlertEvaluator
 from sessionmgr.retry import RetriesExhausted, retry_crypto_operation
 from sessionmgr.stats import SessionHealth, StatsCollector, StatsSnapshot
 from sessionmgr.store import AuditEntry, MemoryStore, QuarantineEntry, SessionRecord, Status, Store, WriteBatch

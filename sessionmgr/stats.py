@@ -22,7 +22,7 @@ from sessionmgr.events import (
     SessionCleaned,
     SessionCorrupted,
 )
-from sessionmgr.store import Status
+from sessionmgr.store.base import Status
 
 __all__ = ["SessionHealth", "SessionStats", "StatsCollector", "StatsSnapshot"]
 

@@ -124,7 +124,7 @@ async def test_exhausted_pool_hands_out_a_consumed_prekey(world_factory: Callabl
 
 async def test_out_of_order_frames_use_skipped_keys(world_factory: Callable[..., SimWorld]) -> None:
     """A frame that arrives after a later one decrypts from the kept skipped key."""
-    from harness.signal import decrypt, encrypt
+    from harness.protocol import decrypt, encrypt
 
     world, _, jid = await established(world_factory)
     peer, bot = world.peers[jid], world.bots["bot-01"]

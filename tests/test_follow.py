@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionmgr.follow import follow
+from sessionmgr.trace.follow import follow
 
 
 @pytest.fixture

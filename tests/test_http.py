@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from sessionmgr import Category, DecryptError, MockBackend, SessionManager
-from sessionmgr.http import monitoring
+from sessionmgr.monitoring.http import monitoring
 
 pytestmark = pytest.mark.asyncio
 

@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from sessionmgr import Category, DecryptError, JsonFormatter, LoggingSink, Pseudonymizer
+from sessionmgr import Category, DecryptError, Pseudonymizer
+from sessionmgr.monitoring import JsonFormatter, LoggingSink
 
 NUMBER = "5511987654321"
 JID = f"{NUMBER}@s.whatsapp.net"

@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from sessionmgr import BackendError, Category, DecryptError, MockBackend, Policy, Pseudonymizer, SessionManager
-from sessionmgr.metrics import METRIC_NAMES, MetricsSink
+from sessionmgr.monitoring.metrics import METRIC_NAMES, MetricsSink
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.virtual_time]
 

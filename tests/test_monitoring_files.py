@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from sessionmgr.metrics import METRIC_NAMES
+from sessionmgr.monitoring.metrics import METRIC_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent / "monitoring"
 METRIC = re.compile(r"\bsessionmgr_[a-z_]+\b")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sessionmgr import Category, ConnectionChanged, DecryptError
-from sessionmgr.readers import Reader, ReadError, detect_format, merge
+from sessionmgr.trace.readers import Reader, ReadError, detect_format, merge
 
 JID = "5511999990000@s.whatsapp.net"
 BAILEYS = [

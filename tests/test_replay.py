@@ -16,9 +16,9 @@ from harness.loop import VirtualLoop
 from harness.replay import run_replay
 from harness.simulate import SimConfig, simulate
 from sessionmgr.cli import main
-from sessionmgr.readers import Reader
-from sessionmgr.scrub import Scrubber
-from sessionmgr.trace import TraceWriter
+from sessionmgr.trace.codec import TraceWriter
+from sessionmgr.trace.readers import Reader
+from sessionmgr.trace.scrub import Scrubber
 
 DECISIONS = {
     "resend_requested", "peer_reset", "regeneration_started", "regeneration_succeeded", "regeneration_failed",

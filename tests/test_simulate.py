@@ -12,8 +12,9 @@ import pytest
 
 from harness.loop import VirtualLoop
 from harness.simulate import SimConfig, run_simulation, simulate
-from sessionmgr import LoggingSink, Pseudonymizer
-from sessionmgr.logsink import JsonFormatter
+from sessionmgr import Pseudonymizer
+from sessionmgr.monitoring import LoggingSink
+from sessionmgr.monitoring.logsink import JsonFormatter
 
 SMALL = SimConfig(seed=3, sessions=4, peers_per_session=10, hours=6, message_interval=600, fault_scale=2.0)
 

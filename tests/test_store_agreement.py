@@ -11,8 +11,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from sessionmgr.sqlite_store import SQLiteStore
 from sessionmgr.store import AuditEntry, MemoryStore, QuarantineEntry, SessionRecord, Status, WriteBatch
+from sessionmgr.store.sqlite import SQLiteStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 sessions = st.sampled_from(["s1", "s2", "s3"])

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from sessionmgr.sqlite_store import SCHEMA_VERSION, SQLiteStore, StoreError
 from sessionmgr.store import (
     AuditEntry,
     MemoryStore,
@@ -23,6 +22,7 @@ from sessionmgr.store import (
     WriteBatch,
     open_store,
 )
+from sessionmgr.store.sqlite import SCHEMA_VERSION, SQLiteStore, StoreError
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 pytestmark = pytest.mark.asyncio
@@ -158,7 +158,7 @@ async def test_sqlite_migrates_an_old_schema_and_refuses_a_newer_one(tmp_path: P
     """A version-1 file gains the leases table; a file from the future is refused clearly."""
     import sqlite3
 
-    from sessionmgr.sqlite_store import MIGRATIONS
+    from sessionmgr.store.sqlite import MIGRATIONS
 
     old = tmp_path / "v1.db"
     db = sqlite3.connect(old)

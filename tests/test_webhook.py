@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from sessionmgr import AlertFired, AlertResolved, Policy, Pseudonymizer
-from sessionmgr.alert_sinks import AlertCallback, WebhookSink
+from sessionmgr.monitoring.alert_sinks import AlertCallback, WebhookSink
 
 pytestmark = pytest.mark.asyncio
 

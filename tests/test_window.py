@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionmgr import HealthWindow
+from sessionmgr.window import HealthWindow
 
 SPAN = 300_000_000_000  # 300 s in ns
 MS = 1_000_000

@@ -21,7 +21,7 @@ from typing import IO, Any, Final, Literal
 
 from sessionmgr.classify import classify_texts
 from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event
-from sessionmgr.trace import TRACE_SCHEMA, TraceError, decode_event, parse_time
+from sessionmgr.trace.codec import TRACE_SCHEMA, TraceError, decode_event, parse_time
 
 __all__ = ["FORMATS", "Format", "Located", "ReadError", "ReadStats", "Reader", "detect_format", "merge"]
 

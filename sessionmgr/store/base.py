@@ -1,4 +1,4 @@
-"""The store: what the manager decided, kept where an operator and a restart can see it.
+"""The records and the Store interface: what the manager decided, kept where an operator and a restart can see it.
 
 A store is small: session records, an append-only audit log, a quarantine for
 key material, and a lease that keeps two processes from cleaning one session.
@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 __all__ = [
     "AuditEntry",
-    "MemoryStore",
     "QuarantineEntry",
     "SessionRecord",
     "Status",
     "Store",
     "WriteBatch",
-    "open_store",
 ]
 
 
@@ -115,59 +112,3 @@ class Store(Protocol):
         """
 
     async def close(self) -> None: ...
-
-
-class MemoryStore:
-    """The in-memory store: the default, and the twin every other store is tested against.
-
-    It keeps the latest ``max_audit`` audit entries (``None``: all), so a
-    long-running process holds a bounded log; a durable store keeps them all.
-    """
-
-    def __init__(self, *, max_audit: int | None = 100_000) -> None:
-        self._records: dict[str, SessionRecord] = {}
-        self._audit: deque[AuditEntry] = deque(maxlen=max_audit)
-        self._quarantine: list[QuarantineEntry] = []
-        self._leases: dict[str, tuple[str, datetime]] = {}
-
-    async def apply(self, batch: WriteBatch) -> None:
-        for record in batch.records:
-            self._records[record.session] = record
-        self._audit.extend(batch.audit)
-        self._quarantine.extend(batch.quarantine)
-
-    async def load(self, session: str) -> SessionRecord | None:
-        return self._records.get(session)
-
-    async def records(self) -> list[SessionRecord]:
-        return sorted(self._records.values(), key=lambda r: r.session)
-
-    async def audit(self, session: str | None = None) -> list[AuditEntry]:
-        return [e for e in self._audit if session is None or e.session == session]
-
-    async def quarantined(self, session: str | None = None) -> list[QuarantineEntry]:
-        return [e for e in self._quarantine if session is None or e.session == session]
-
-    async def claim(self, session: str, owner: str, now: datetime, until: datetime) -> bool:
-        holder = self._leases.get(session)
-        if holder is not None and holder[0] != owner and holder[1] > now:
-            return False
-        self._leases[session] = (owner, until)
-        return True
-
-    async def close(self) -> None:
-        return None
-
-
-def open_store(target: str | None) -> Store:
-    """A store from a URL or path: ``None``/``memory:`` for memory, ``sqlite:///path`` or a path for SQLite."""
-    if target is None or target in ("memory:", ":memory:"):
-        return MemoryStore()
-    from sessionmgr.sqlite_store import SQLiteStore
-
-    path = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
-    if target.startswith("sqlite://") and not target.startswith("sqlite:///"):
-        raise ValueError(f"store URL {target!r}: expected sqlite:///path/to.db (three slashes)")
-    if "://" in path:
-        raise ValueError(f"store URL {target!r}: only sqlite:/// and memory: are supported")
-    return SQLiteStore(path)

@@ -12,7 +12,7 @@ from typing import Any, Final
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sessionmgr.manager import SessionManager
-from sessionmgr.metrics import MetricsSink
+from sessionmgr.monitoring.metrics import MetricsSink
 
 __all__ = ["MonitoringServer", "health_document", "monitoring"]
 

@@ -21,12 +21,12 @@ import click
 from sessionmgr import __version__
 from sessionmgr.classify import classify
 from sessionmgr.events import Event
-from sessionmgr.logsink import JsonFormatter
+from sessionmgr.monitoring.logsink import JsonFormatter
 from sessionmgr.policy import Policy, PolicyError
-from sessionmgr.readers import FORMATS, Reader, ReadError
-from sessionmgr.render import render_html, render_text
-from sessionmgr.sqlite_store import StoreError
+from sessionmgr.report.render import render_html, render_text
 from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord, Store, open_store
+from sessionmgr.store.sqlite import StoreError
+from sessionmgr.trace.readers import FORMATS, Reader, ReadError
 
 __all__ = ["main"]
 
@@ -189,7 +189,7 @@ def simulate(
     subscribers: list[Callable[[Event], None]] = []
     with contextlib.ExitStack() as stack:
         if trace_out is not None:
-            from sessionmgr.trace import TraceWriter
+            from sessionmgr.trace.codec import TraceWriter
 
             handle = stack.enter_context(_open_out(trace_out, "trace"))
             subscribers.append(TraceWriter(handle, config.pseudonymizer(), source={"source": config.source()}))
@@ -400,8 +400,8 @@ def _replay_with_progress(
 def scrub(source: Path, target: Path, key: str) -> None:
     """Copy a captured log with every phone number replaced by a consistent fake one and
     message content dropped; everything a replay needs is kept."""
-    from sessionmgr.readers import open_text
-    from sessionmgr.scrub import Scrubber
+    from sessionmgr.trace.readers import open_text
+    from sessionmgr.trace.scrub import Scrubber
 
     if source.resolve() == target.resolve():
         raise click.BadParameter("refusing to overwrite the source; give another TARGET", param_hint="TARGET")
@@ -459,7 +459,7 @@ def watch(
     Stops cleanly on SIGTERM or Ctrl-C.
     """
     try:
-        from sessionmgr.watch import watch as run_watch
+        from sessionmgr.monitoring.watch import watch as run_watch
     except ImportError as exc:
         raise click.ClickException(
             f"watch needs the monitoring extra ({exc.name} is missing): pip install 'sessionmgr[monitoring]'"
@@ -589,5 +589,3 @@ def classify_command(texts: tuple[str, ...]) -> None:
         click.echo(f"{classify(text)}\t{text}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()

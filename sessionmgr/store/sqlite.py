@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord, Status, WriteBatch
+from sessionmgr.store.base import AuditEntry, QuarantineEntry, SessionRecord, Status, WriteBatch
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore", "StoreError"]
 

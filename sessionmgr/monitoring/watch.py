@@ -11,14 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sessionmgr.backend import MockBackend
-from sessionmgr.follow import follow
-from sessionmgr.http import MonitoringServer, monitoring
-from sessionmgr.logsink import LoggingSink
 from sessionmgr.manager import SessionManager
+from sessionmgr.monitoring.http import MonitoringServer, monitoring
+from sessionmgr.monitoring.logsink import LoggingSink
 from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
-from sessionmgr.readers import Format, Reader, detect_format, open_text
 from sessionmgr.store import Store
+from sessionmgr.trace.follow import follow
+from sessionmgr.trace.readers import Format, Reader, detect_format, open_text
 
 __all__ = ["resolve_format", "watch"]
 

@@ -9,7 +9,7 @@ from typing import IO, Any, Final
 
 from sessionmgr.categories import Category
 from sessionmgr.events import DecryptError, Event, event_types
-from sessionmgr.logsink import event_record
+from sessionmgr.monitoring.logsink import event_record
 from sessionmgr.pseudonym import Pseudonymizer
 
 __all__ = ["TRACE_SCHEMA", "TraceError", "TraceWriter", "decode_event", "parse_time"]

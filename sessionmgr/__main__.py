@@ -1,0 +1,5 @@
+"""``python -m sessionmgr``: the same as the ``sessionmgr`` command."""
+
+from sessionmgr.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The report: one builder fed by the event stream, and its renderers (terminal, HTML)."""

@@ -1,0 +1,36 @@
+"""Stores: what the manager decided, kept where an operator and a restart can see it.
+
+The records and the :class:`Store` interface live in :mod:`.base`, the in-memory
+twin in :mod:`.memory`, SQLite in :mod:`.sqlite`. Every store passes the same
+contract suite (``tests/test_store_contract.py``).
+"""
+
+from __future__ import annotations
+
+from sessionmgr.store.base import AuditEntry, QuarantineEntry, SessionRecord, Status, Store, WriteBatch
+from sessionmgr.store.memory import MemoryStore
+
+__all__ = [
+    "AuditEntry",
+    "MemoryStore",
+    "QuarantineEntry",
+    "SessionRecord",
+    "Status",
+    "Store",
+    "WriteBatch",
+    "open_store",
+]
+
+
+def open_store(target: str | None) -> Store:
+    """A store from a URL or path: ``None``/``memory:`` for memory, ``sqlite:///path`` or a path for SQLite."""
+    if target is None or target in ("memory:", ":memory:"):
+        return MemoryStore()
+    from sessionmgr.store.sqlite import SQLiteStore  # lazy: SQLite only when asked for
+
+    path = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
+    if target.startswith("sqlite://") and not target.startswith("sqlite:///"):
+        raise ValueError(f"store URL {target!r}: expected sqlite:///path/to.db (three slashes)")
+    if "://" in path:
+        raise ValueError(f"store URL {target!r}: only sqlite:/// and memory: are supported")
+    return SQLiteStore(path)

@@ -1,0 +1,52 @@
+"""The in-memory store: the twin every test uses, and the default when nothing must survive."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime
+
+from sessionmgr.store.base import AuditEntry, QuarantineEntry, SessionRecord, WriteBatch
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """The in-memory store: the default, and the twin every other store is tested against.
+
+    It keeps the latest ``max_audit`` audit entries (``None``: all), so a
+    long-running process holds a bounded log; a durable store keeps them all.
+    """
+
+    def __init__(self, *, max_audit: int | None = 100_000) -> None:
+        self._records: dict[str, SessionRecord] = {}
+        self._audit: deque[AuditEntry] = deque(maxlen=max_audit)
+        self._quarantine: list[QuarantineEntry] = []
+        self._leases: dict[str, tuple[str, datetime]] = {}
+
+    async def apply(self, batch: WriteBatch) -> None:
+        for record in batch.records:
+            self._records[record.session] = record
+        self._audit.extend(batch.audit)
+        self._quarantine.extend(batch.quarantine)
+
+    async def load(self, session: str) -> SessionRecord | None:
+        return self._records.get(session)
+
+    async def records(self) -> list[SessionRecord]:
+        return sorted(self._records.values(), key=lambda r: r.session)
+
+    async def audit(self, session: str | None = None) -> list[AuditEntry]:
+        return [e for e in self._audit if session is None or e.session == session]
+
+    async def quarantined(self, session: str | None = None) -> list[QuarantineEntry]:
+        return [e for e in self._quarantine if session is None or e.session == session]
+
+    async def claim(self, session: str, owner: str, now: datetime, until: datetime) -> bool:
+        holder = self._leases.get(session)
+        if holder is not None and holder[0] != owner and holder[1] > now:
+            return False
+        self._leases[session] = (owner, until)
+        return True
+
+    async def close(self) -> None:
+        return None
