@@ -75,8 +75,14 @@ class CrashBackend:
             await asyncio.sleep(seconds)
         self.switch.point()  # in the middle: the work is done, the caller has not heard
 
-    async def request_resend(self, session: str, peer: str, message_id: str | None) -> None:
+    async def request_resend(self, session: str, peer: str, message_id: str | None, *, with_keys: bool = False) -> None:
         await self._call("request_resend", session)
+
+    async def request_from_phone(self, session: str, peer: str, message_id: str | None) -> None:
+        await self._call("request_from_phone", session)
+
+    async def upload_prekeys(self, session: str, count: int) -> None:
+        await self._call("upload_prekeys", session)
 
     async def reset_peer_session(self, session: str, peer: str) -> None:
         await self._call("reset_peer_session", session)

@@ -294,6 +294,10 @@ class SimWorld:
                 return message
         return None
 
+    def top_up_prekeys(self, session: str, count: int) -> None:
+        """Upload ``count`` more one-time prekeys to the server, keeping every existing key."""
+        self._upload_prekeys(self.bots[session], count)
+
     def reset_peer(self, session: str, jid: str) -> None:
         keys = self.bots[session].keys
         keys.records.pop(jid, None)
@@ -394,9 +398,18 @@ class WorldBackend:
         if needs_connection and not self.world.bots[session].connected:
             raise BackendError(f"cannot {method.replace('_', ' ')}: session disconnected")
 
-    async def request_resend(self, session: str, peer: str, message_id: str | None) -> None:
+    async def request_resend(self, session: str, peer: str, message_id: str | None, *, with_keys: bool = False) -> None:
         self._check("request_resend", session, needs_connection=True)
         self.world.resend(session, peer, message_id)
+
+    async def request_from_phone(self, session: str, peer: str, message_id: str | None) -> None:
+        self._check("request_from_phone", session, needs_connection=True)
+        # The world models no phone yet: say so rather than report a resend that never happens.
+        raise BackendError("the simulated world has no phone to ask")
+
+    async def upload_prekeys(self, session: str, count: int) -> None:
+        self._check("upload_prekeys", session, needs_connection=True)
+        self.world.top_up_prekeys(session, count)
 
     async def reset_peer_session(self, session: str, peer: str) -> None:
         self._check("reset_peer_session", session)

@@ -21,8 +21,19 @@ class Backend(Protocol):
     believes it.
     """
 
-    async def request_resend(self, session: str, peer: str, message_id: str | None) -> None:
-        """Ask ``peer`` to send the message again (a retry receipt)."""
+    async def request_resend(self, session: str, peer: str, message_id: str | None, *, with_keys: bool = False) -> None:
+        """Ask ``peer`` to send the message again (a retry receipt).
+
+        ``with_keys``: attach a fresh one-time prekey and the signed prekey to the
+        receipt, as Baileys and whatsmeow do from a message's 2nd retry
+        (Baileys ``src/Socket/messages-recv.ts`` sendRetryRequest; whatsmeow ``retry.go``).
+        """
+
+    async def request_from_phone(self, session: str, peer: str, message_id: str | None) -> None:
+        """Ask the user's own phone to resend the message (Baileys' placeholder resend, whatsmeow's PDO)."""
+
+    async def upload_prekeys(self, session: str, count: int) -> None:
+        """Upload ``count`` fresh one-time prekeys to the server (a top-up, not a regeneration)."""
 
     async def reset_peer_session(self, session: str, peer: str) -> None:
         """Drop the Signal session with ``peer`` so the next message rebuilds it."""
@@ -48,6 +59,8 @@ class BackendCall:
     session: str
     peer: str | None = None
     message_id: str | None = None
+    #: ``request_resend``: keys attached; ``upload_prekeys``: how many
+    detail: int | bool | None = None
 
 
 Handler = Callable[[BackendCall], Awaitable[bytes | None] | bytes | None]
@@ -81,8 +94,14 @@ class MockBackend:
         """The method names called so far, in order."""
         return [c.method for c in self.calls]
 
-    async def request_resend(self, session: str, peer: str, message_id: str | None) -> None:
-        await self._call(BackendCall("request_resend", session, peer, message_id))
+    async def request_resend(self, session: str, peer: str, message_id: str | None, *, with_keys: bool = False) -> None:
+        await self._call(BackendCall("request_resend", session, peer, message_id, with_keys or None))
+
+    async def request_from_phone(self, session: str, peer: str, message_id: str | None) -> None:
+        await self._call(BackendCall("request_from_phone", session, peer, message_id))
+
+    async def upload_prekeys(self, session: str, count: int) -> None:
+        await self._call(BackendCall("upload_prekeys", session, detail=count))
 
     async def reset_peer_session(self, session: str, peer: str) -> None:
         await self._call(BackendCall("reset_peer_session", session, peer))

@@ -17,6 +17,9 @@ class Category(enum.StrEnum):
     DUPLICATE = "duplicate"
     FUTURE = "future"
     IDENTITY = "identity"
+    #: The server holds no payload (Baileys' "Message absent from node", whatsmeow's
+    #: ``IsUnavailable``): only the user's phone can resend; not a key problem.
+    UNAVAILABLE = "unavailable"
     DECRYPT_FAILED = "decrypt_failed"
     #: Not a Signal-layer failure at all; passed through untouched.
     NOT_CRYPTO = "not_crypto"

@@ -44,6 +44,8 @@ TEXT_RULES: Final[tuple[tuple[str, Category, int], ...]] = (
     ("PreKeyError", C.PREKEY, _TYPE),
     ("InvalidKeyIdException", C.PREKEY, _TYPE),
     ("InvalidKeyIDException", C.PREKEY, _TYPE),
+    # unavailable: the server has no payload; Baileys src/Utils/decode-wa-message.ts (~378-382)
+    ("Message absent from node", C.UNAVAILABLE, _LEAF),
     # duplicate: a frame delivered twice
     ("Key used already or never filled", C.DUPLICATE, _LEAF),
     ("Message key not found. The counter was repeated", C.DUPLICATE, _LEAF),

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from sessionmgr.categories import Category
 
 __all__ = [
+    "MESSAGE_OUTCOMES",
     "ActionFailed",
     "AlertFired",
     "AlertResolved",
@@ -20,7 +21,10 @@ __all__ = [
     "HealthChanged",
     "HealthChecked",
     "ManagerStarted",
+    "MessageOutcome",
     "PeerSessionReset",
+    "PhoneRequested",
+    "PrekeysUploaded",
     "RegenerationFailed",
     "RegenerationStarted",
     "RegenerationSucceeded",
@@ -79,6 +83,8 @@ class DecryptOk(Event):
     decision: ClassVar[bool] = False
     peer: str | None = None
     message_type: str | None = None
+    #: Set when known: a successful decrypt of a message that failed before resolves it.
+    message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,6 +231,40 @@ class SessionCleaned(Event):
 
     kind: ClassVar[str] = "cleaned"
     quarantined_bytes: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneRequested(Event):
+    """The manager asked the user's own phone to resend a message (a placeholder resend)."""
+
+    kind: ClassVar[str] = "phone_requested"
+    peer: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrekeysUploaded(Event):
+    """The manager topped up the server's one-time prekeys."""
+
+    kind: ClassVar[str] = "prekeys_uploaded"
+    count: int
+
+
+#: How an undecryptable message ended; each message id ends in exactly one.
+MESSAGE_OUTCOMES: tuple[str, ...] = ("resolved_sender", "resolved_phone", "expired", "lost")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageOutcome(Event):
+    """An undecryptable message ended: resolved by the sender or the phone, expired, or lost."""
+
+    kind: ClassVar[str] = "message_outcome"
+    peer: str
+    message_id: str
+    #: one of :data:`MESSAGE_OUTCOMES`
+    outcome: str
+    #: seconds from the first failure of the message to its outcome
+    waited: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

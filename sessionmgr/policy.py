@@ -20,7 +20,7 @@ ENV_PREFIX: Final = "SESSIONMGR_"
 
 #: Duplicates are benign: a frame delivered twice says nothing about key state.
 DEFAULT_WEIGHTS: Final[Mapping[Category, float]] = MappingProxyType(
-    {c: (0.0 if c is Category.DUPLICATE else 1.0) for c in CRYPTO_CATEGORIES}
+    {c: (0.0 if c in (Category.DUPLICATE, Category.UNAVAILABLE) else 1.0) for c in CRYPTO_CATEGORIES}
 )
 
 

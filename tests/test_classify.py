@@ -68,6 +68,7 @@ def test_public_values_are_the_documented_strings() -> None:
         "duplicate",
         "future",
         "identity",
+        "unavailable",
         "decrypt_failed",
         "not_crypto",
     }
