@@ -87,8 +87,8 @@ async def test_multi_device_desync() -> None:
     plan = duplicates + desync
     result = await run(plan)
     events = result.events or []
-    duplicates = [e for e in of(events, DecryptError, "bot-01") if e.category is Category.DUPLICATE]
-    assert len(duplicates) == 40
+    seen = [e for e in of(events, DecryptError, "bot-01") if e.category is Category.DUPLICATE]
+    assert len(seen) == 40
     assert of(events, HealthChanged, "bot-01") == []
     assert result.report["sessions"]["bot-01"]["status"] == "healthy"
     assert {e.category for e in of(events, DecryptError, "bot-02")} == {Category.FUTURE}

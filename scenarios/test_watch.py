@@ -25,7 +25,8 @@ def free_port() -> int:
 
 def get(port: int, path: str) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
-        return response.read().decode()
+        body: bytes = response.read()
+        return body.decode()
 
 
 def bad_mac_count(port: int) -> float:

@@ -8,14 +8,19 @@ import itertools
 import pytest
 
 from sessionmgr import (
+    AlertFired,
+    AlertResolved,
     BackendCall,
     BackendError,
     Category,
     CiphertextStub,
     DecryptError,
     Event,
+    HealthChanged,
     MockBackend,
     Policy,
+    RegenerationFailed,
+    RetryScheduled,
     SessionManager,
     Status,
 )
@@ -123,7 +128,7 @@ async def test_health_recovers_exactly_when_the_fifth_error_is_300_s_old() -> No
     assert not manager.get_session_health("bot-1").healthy
     await asyncio.sleep(0.002)
     assert manager.get_session_health("bot-1").healthy
-    changes = [e for e in events if e.kind == "health"]
+    changes = [e for e in events if isinstance(e, HealthChanged)]
     assert [e.healthy for e in changes] == [False, True]
     assert changes[1].t - start == pytest.approx(300.0, abs=1e-9)
     await manager.aclose()
@@ -145,9 +150,9 @@ async def test_regeneration_failing_is_retried_then_corrupts_and_cleanup_quarant
         await manager.observe(bad_mac())
     t0 = loop.time()
     await manager.drain()
-    retries = [e for e in events if e.kind == "retry" and e.operation == "regenerate_keys"]
+    retries = [e for e in events if isinstance(e, RetryScheduled) and e.operation == "regenerate_keys"]
     assert [e.delay for e in retries] == [1.0, 2.0]
-    failed = next(e for e in events if e.kind == "regeneration_failed")
+    failed = next(e for e in events if isinstance(e, RegenerationFailed))
     assert failed.t - t0 == pytest.approx(3.0)
     assert failed.attempts == 3
     assert manager.get_session_health("bot-1").status is Status.CORRUPTED
@@ -194,11 +199,11 @@ async def test_alerts_fire_and_resolve_once_at_the_right_times() -> None:
     await manager.drain()
     corrupted_at = next(e for e in events if e.kind == "corrupted").t
     await asyncio.sleep(1200)
-    fired = [e for e in events if e.kind == "alert_fired"]
+    fired = [e for e in events if isinstance(e, AlertFired)]
     assert [e.rule for e in fired] == ["regeneration_failed", "session_corrupted_too_long"]
     assert fired[1].t - corrupted_at == pytest.approx(600.0)
     await manager.connection_changed("bot-1", open=True)
-    resolved = [e.rule for e in events if e.kind == "alert_resolved"]
+    resolved = [e.rule for e in events if isinstance(e, AlertResolved)]
     assert sorted(resolved) == ["regeneration_failed", "session_corrupted_too_long"]
     assert manager.get_session_health("bot-1").status is Status.HEALTHY
     await manager.aclose()
@@ -214,7 +219,7 @@ async def test_mass_corruption_alert() -> None:
         for _ in range(5):
             await manager.observe(bad_mac(session=session))
     await manager.drain()
-    mass = [e for e in events if e.kind == "alert_fired" and e.rule == "mass_corruption"]
+    mass = [e for e in events if isinstance(e, AlertFired) and e.rule == "mass_corruption"]
     assert len(mass) == 1
     await manager.aclose()
 
