@@ -6,6 +6,7 @@ Both print a ``@reproduce_failure`` blob with any falsifying example.
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=100, print_blob=True)
@@ -19,3 +20,17 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+# Tests that need a real server or browser (PostgreSQL, Chromium, promtool) skip on a machine that
+# lacks it, saying how to run them. CI installs everything, so there a skip is a missing install
+# step: SESSIONMGR_FORBID_SKIPS=1 (set by .ci/run) turns any skip into a failed run.
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not os.environ.get("SESSIONMGR_FORBID_SKIPS"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped:
+        if reporter is not None:
+            reporter.write_line(f"SESSIONMGR_FORBID_SKIPS: {len(skipped)} test(s) skipped; CI must run them all", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
