@@ -32,5 +32,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     skipped = reporter.stats.get("skipped", []) if reporter is not None else []
     if skipped:
         if reporter is not None:
-            reporter.write_line(f"SESSIONMGR_FORBID_SKIPS: {len(skipped)} test(s) skipped; CI must run them all", red=True)
+            message = f"SESSIONMGR_FORBID_SKIPS: {len(skipped)} test(s) skipped; CI must run them all"
+            reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
