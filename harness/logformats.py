@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import IO, Final
 
+from sessionmgr.clock import iso_z
 from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event
 from sessionmgr.pseudonym import Pseudonymizer
 
@@ -41,7 +42,7 @@ class BaileysLogWriter:
 
     def _line(self, record: dict[str, object], event: Event) -> None:
         time: object = (
-            event.at.isoformat(timespec="milliseconds").replace("+00:00", "Z") if self.iso_time else _ms(event)
+            iso_z(event.at) if self.iso_time else _ms(event)
         )
         head = {"level": record.pop("level"), "time": time, "pid": 4242, "hostname": "bot-host"}
         self.out.write(json.dumps(head | record, separators=(",", ":")) + "\n")
@@ -86,7 +87,7 @@ class SeedLogWriter:
         if not isinstance(event, DecryptError):
             return
         self.count += 1
-        stamp = event.at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        stamp = iso_z(event.at)
         peer = self.pseudonymizer.peer(event.peer) or "unknown"
         session = event.session.removeprefix("bot-").lstrip("0") or "0"
         fields = [f'message: "{event.error}"', f"sessionId: {session}", f'timestamp: "{stamp}"']

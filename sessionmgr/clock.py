@@ -7,12 +7,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "LoopClock", "to_ns"]
+__all__ = ["Clock", "LoopClock", "iso_z", "to_ns"]
 
 
 def to_ns(seconds: float) -> int:
     """Seconds as integer nanoseconds, so window comparisons are exact."""
     return round(seconds * 1_000_000_000)
+
+
+def iso_z(at: datetime, timespec: str = "milliseconds") -> str:
+    """``at`` in ISO-8601 UTC with a ``Z``, as traces, logs and reports write times."""
+    return at.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 @runtime_checkable

@@ -11,7 +11,7 @@ import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sessionmgr.clock import Clock, LoopClock
+from sessionmgr.clock import Clock, LoopClock, iso_z
 from sessionmgr.events import AlertFired, AlertResolved, Event
 from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
@@ -30,7 +30,7 @@ def alert_payload(event: AlertFired | AlertResolved, pseudonymizer: Pseudonymize
         "rule": event.rule,
         "session": pseudonymizer.session(event.session),
         "status": "firing" if isinstance(event, AlertFired) else "resolved",
-        "at": event.at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "at": iso_z(event.at),
     }
     if isinstance(event, AlertFired):
         payload |= {"value": event.value, "message": event.message}
