@@ -68,3 +68,36 @@ async def test_listens_on_loopback_by_default() -> None:
         assert server.host == "127.0.0.1"
         assert server._server is not None
         assert all(s.getsockname()[0] == "127.0.0.1" for s in server._server.sockets)
+
+
+async def raw_request(port: int, payload: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(payload)
+        await writer.drain()
+        return await reader.read()
+    except ConnectionError:
+        return b""
+    finally:
+        writer.close()
+
+
+async def test_endless_headers_are_refused_before_authentication() -> None:
+    """A client that sends header after header gets 431 once past the bound, not a server that keeps them."""
+    manager = SessionManager(MockBackend())
+    async with manager, monitoring(manager, port=0, token="s3cret") as server:
+        many = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 100) for i in range(500))
+        answer = await raw_request(server.port, b"GET /metrics HTTP/1.1\r\n" + many + b"\r\n")
+        assert answer.startswith(b"HTTP/1.1 431 ")
+        assert (await get(server.port, "/health", token="s3cret"))[0] == 200
+
+
+async def test_bearer_scheme_is_case_insensitive() -> None:
+    """``bearer`` and ``BEARER`` are the same scheme as ``Bearer``; the token itself must match exactly."""
+    manager = SessionManager(MockBackend())
+    async with manager, monitoring(manager, port=0, token="s3cret") as server:
+        for scheme in (b"bearer", b"BEARER", b"Bearer"):
+            request = b"GET /health HTTP/1.1\r\nAuthorization: " + scheme + b" s3cret\r\n\r\n"
+            assert (await raw_request(server.port, request)).startswith(b"HTTP/1.1 200 ")
+        wrong = b"GET /health HTTP/1.1\r\nAuthorization: bearer S3CRET\r\n\r\n"
+        assert (await raw_request(server.port, wrong)).startswith(b"HTTP/1.1 401 ")

@@ -17,7 +17,22 @@ from sessionmgr.monitoring.metrics import MetricsSink
 __all__ = ["MonitoringServer", "health_document", "monitoring"]
 
 _log = logging.getLogger("sessionmgr.http")
-_REASONS: Final = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed"}
+_REASONS: Final = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    431: "Request Header Fields Too Large",
+}
+# A scrape needs a handful of short headers. Anything past these bounds is refused before
+# authentication, so an unauthenticated client cannot make the server hold its headers.
+MAX_HEADERS: Final = 64
+MAX_HEADER_BYTES: Final = 16 * 1024
+
+
+class _HeadersTooLarge(Exception):
+    """The request's headers went past MAX_HEADERS or MAX_HEADER_BYTES."""
 
 
 def health_document(manager: SessionManager) -> dict[str, Any]:
@@ -97,6 +112,8 @@ class MonitoringServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             status, content_type, body = await asyncio.wait_for(self._respond(reader), timeout=10)
+        except _HeadersTooLarge:
+            status, content_type, body = 431, "text/plain; charset=utf-8", b"request headers too large\n"
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ValueError):
             status, content_type, body = 400, "text/plain; charset=utf-8", b"bad request\n"
         head = [
@@ -118,8 +135,13 @@ class MonitoringServer:
     async def _respond(self, reader: asyncio.StreamReader) -> tuple[int, str, bytes]:
         request_line = (await reader.readline()).decode("latin-1").strip()
         headers: dict[str, str] = {}
+        seen_lines = seen_bytes = 0
         while True:
-            line = (await reader.readline()).decode("latin-1")
+            raw = await reader.readline()
+            seen_lines, seen_bytes = seen_lines + 1, seen_bytes + len(raw)
+            if seen_lines > MAX_HEADERS or seen_bytes > MAX_HEADER_BYTES:
+                raise _HeadersTooLarge
+            line = raw.decode("latin-1")
             if line in ("\r\n", "\n", ""):
                 break
             name, _, value = line.partition(":")
@@ -134,8 +156,9 @@ class MonitoringServer:
         if method not in ("GET", "HEAD"):
             return 405, "text/plain; charset=utf-8", b"only GET\n"
         if self.token is not None:
-            offered = headers.get("authorization", "")
-            if not hmac.compare_digest(offered.encode(), f"Bearer {self.token}".encode()):
+            # the scheme is case-insensitive (RFC 9110 section 11.1); the token is not
+            scheme, _, offered = headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(offered.strip().encode(), self.token.encode()):
                 return 401, "text/plain; charset=utf-8", b"unauthorized\n"
         if path == "/metrics":
             body = generate_latest(self.metrics.registry)
