@@ -113,3 +113,76 @@ async def test_callback_gets_fired_and_resolved() -> None:
 
     sink(DecryptOk(session="bot-1"))
     assert seen == ["alert_fired", "alert_resolved"]
+
+
+@pytest.mark.virtual_time
+async def test_shutdown_is_bounded_and_says_what_it_gave_up(caplog: pytest.LogCaptureFixture) -> None:
+    """A hung receiver holds shutdown for at most shutdown_timeout (virtual) seconds; the rest are counted."""
+    gate = asyncio.Event()
+
+    async def hung(url: str, body: bytes, timeout: float) -> int:
+        await gate.wait()
+        return 200
+
+    loop = asyncio.get_running_loop()
+    with caplog.at_level(logging.WARNING, "sessionmgr.alerts"):
+        async with WebhookSink("http://x", post=hung, timeout=3600, shutdown_timeout=10) as sink:
+            for i in range(5):
+                sink(fired(f"bot-{i}"))
+            started = loop.time()
+    assert loop.time() - started == pytest.approx(10.0)
+    assert sink.dropped == 5 and sink.sent == 0
+    assert "gave up on 5 alert(s)" in caplog.text
+
+
+async def test_queue_overflow_warns_once_and_totals_at_shutdown(caplog: pytest.LogCaptureFixture) -> None:
+    """A thousand dropped alerts make two warning lines, not a thousand."""
+    gate = asyncio.Event()
+
+    async def stuck(url: str, body: bytes, timeout: float) -> int:
+        await gate.wait()
+        return 200
+
+    with caplog.at_level(logging.WARNING, "sessionmgr.alerts"):
+        async with WebhookSink("http://x", post=stuck, queue_size=3, timeout=60) as sink:
+            sink(fired("bot-0"))
+            for _ in range(3):
+                await asyncio.sleep(0)
+            for i in range(1, 1001):
+                sink(fired(f"bot-{i}"))
+            gate.set()
+    assert sink.dropped == 997
+    lines = [r for r in caplog.records if r.name == "sessionmgr.alerts"]
+    assert len(lines) == 2 and "997 alert(s) in all" in lines[1].getMessage()
+
+
+async def test_every_post_of_one_alert_carries_the_same_id() -> None:
+    """Retries of one alert share an id; another alert (or its resolution) has another."""
+    bodies: list[dict[str, object]] = []
+    answers = [503, 200, 200]
+
+    async def flaky(url: str, body: bytes, timeout: float) -> int:
+        bodies.append(json.loads(body))
+        return answers.pop(0)
+
+    async with WebhookSink("http://x", post=flaky, policy=Policy(max_attempts=3, base_delay=0.0)) as sink:
+        sink(fired("bot-1"))
+        sink(AlertResolved(session="bot-1", rule="regeneration_failed"))
+    assert [b["status"] for b in bodies] == ["firing", "firing", "resolved"]
+    assert bodies[0]["id"] == bodies[1]["id"] != bodies[2]["id"]
+    assert isinstance(bodies[0]["id"], str) and len(bodies[0]["id"]) == 32
+
+
+async def test_a_client_error_is_not_retried(caplog: pytest.LogCaptureFixture) -> None:
+    """A 4xx answer is final: the same body would be refused again."""
+    calls: list[bytes] = []
+
+    async def refuses(url: str, body: bytes, timeout: float) -> int:
+        calls.append(body)
+        return 422
+
+    with caplog.at_level(logging.WARNING, "sessionmgr.alerts"):
+        async with WebhookSink("http://x", post=refuses, policy=Policy(max_attempts=4, base_delay=0.0)) as sink:
+            sink(fired())
+    assert len(calls) == 1 and sink.failed == 1
+    assert "refused alert regeneration_failed: HTTP 422" in caplog.text
