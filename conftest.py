@@ -4,7 +4,9 @@
 Both print a ``@reproduce_failure`` blob with any falsifying example.
 """
 
+import logging
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -35,3 +37,40 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             message = f"SESSIONMGR_FORBID_SKIPS: {len(skipped)} test(s) skipped; CI must run them all"
             reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# The bus logs and skips a failing handler, and the manager logs a failed task, so that a broken
+# sink never stops recovery. In a test that would hide the bug: any such error fails the test,
+# unless it is marked ``handler_errors_expected`` (a test of that very logging).
+class _ErrorsSeen(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info is not None:
+            self.records.append(record)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "handler_errors_expected: the test provokes a failing event handler or task on purpose"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_swallowed_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    seen = _ErrorsSeen()
+    logger = logging.getLogger("sessionmgr")
+    logger.addHandler(seen)
+    try:
+        yield
+    finally:
+        logger.removeHandler(seen)
+    if seen.records and request.node.get_closest_marker("handler_errors_expected") is None:
+        first = seen.records[0]
+        pytest.fail(
+            f"{len(seen.records)} error(s) swallowed by sessionmgr during the test; first from "
+            f"{first.name}: {first.getMessage()}\n" + logging.Formatter().formatException(first.exc_info),  # type: ignore[arg-type]
+            pytrace=False,
+        )

@@ -38,6 +38,7 @@ def test_events_published_by_a_handler_come_after() -> None:
     assert first == second == ["a", "echo"]
 
 
+@pytest.mark.handler_errors_expected
 def test_a_failing_handler_is_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
     """A broken sink never stops the others."""
     bus = EventBus()
