@@ -41,9 +41,7 @@ class BaileysLogWriter:
         return f"5500{int(digest, 16) % 10**9:09d}@s.whatsapp.net"
 
     def _line(self, record: dict[str, object], event: Event) -> None:
-        time: object = (
-            iso_z(event.at) if self.iso_time else _ms(event)
-        )
+        time: object = iso_z(event.at) if self.iso_time else _ms(event)
         head = {"level": record.pop("level"), "time": time, "pid": 4242, "hostname": "bot-host"}
         self.out.write(json.dumps(head | record, separators=(",", ":")) + "\n")
 

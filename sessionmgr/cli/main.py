@@ -587,5 +587,3 @@ def classify_command(texts: tuple[str, ...]) -> None:
     """Print the category of each error TEXT (as the manager would judge it)."""
     for text in texts:
         click.echo(f"{classify(text)}\t{text}")
-
-
