@@ -50,6 +50,7 @@ def _require(module: str, what: str) -> None:
     except ImportError:
         raise MissingExtra(what, module) from None
 
+
 _MARKERS = (
     "virtual_time: run this asyncio test on the virtual-time loop (timers jump, no real sleeps)",
     "scenario: an end-to-end scenario on the simulated transport",

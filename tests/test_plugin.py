@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -149,5 +150,19 @@ def test_virtual_time_without_pytest_asyncio_names_the_extra(pytester: pytest.Py
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:asyncio")
     result.assert_outcomes(errors=1)
     output = result.stdout.str()
-    assert "virtual_time needs pytest-asyncio, from sessionmgr's harness extra: pip install 'sessionmgr[harness]'" in output
+    assert (
+        "virtual_time needs pytest-asyncio, from sessionmgr's harness extra: pip install 'sessionmgr[harness]'"
+        in output
+    )
     assert "not natively supported" not in output
+
+
+@pytest.mark.parametrize("mode", ["strict", "auto"])
+def test_the_readme_example_tests_pass_as_written(pytester: pytest.Pytester, mode: str) -> None:
+    """examples/test_bot_example.py, written from the README alone, passes unchanged in either asyncio mode."""
+    example = Path(__file__).parent.parent / "examples" / "test_bot_example.py"
+    pytester.makeini(f"[pytest]\nasyncio_mode = {mode}\nasyncio_default_fixture_loop_scope = function\n")
+    # another module name: this process may have imported the original already
+    pytester.makepyfile(test_bot_example_copy=example.read_text(encoding="utf-8"))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
