@@ -20,6 +20,7 @@ from sessionmgr.categories import Category
 from sessionmgr.classify import CiphertextStub, Classifiable, classify, classify_texts
 from sessionmgr.clock import Clock, LoopClock, to_ns
 from sessionmgr.events import (
+    ADVISED_ACTIONS,
     UNSTAMPED,
     ActionFailed,
     ConnectionChanged,
@@ -653,6 +654,8 @@ class SessionManager:
             object.__setattr__(event, "at", at)
         else:
             event = dataclasses.replace(event, t=now, at=at)
+        if self.advisory and isinstance(event, ADVISED_ACTIONS):
+            object.__setattr__(event, "advised", True)  # decided, and (advisory) never carried out
         self.bus.publish(event)
         if event.decision and event.audited:
             self._batch.audit.append(
