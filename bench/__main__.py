@@ -35,13 +35,13 @@ Row = dict[str, Any]
 READS: dict[str, str] = {
     "µs/call": "< 1: we are faster",
     "µs/op": "< 1: we are faster",
-    "µs": "< 1: faster",
-    "ms": "< 1: faster",
+    "µs": "< 1: gc.freeze() is faster",
+    "ms": "< 1: gc.freeze() is faster",
     "s": "< 1: we are faster",
     "events/s": "> 1: we are faster",
     "msg/s": "> 1: we are faster",
     "MiB": "< 1: we use less",
-    "s (share)": "fraction of the run",
+    "s (share)": "fraction of the whole",
 }
 
 
