@@ -307,15 +307,17 @@ def bench_scale(sessions: int, sweeps: int = 5) -> list[Row]:
     rows = [
         row("scale", f"{label}: handle one error, gc.freeze() vs default", frozen["per_error_us"],
             default["per_error_us"], peer, "µs"),
-        row("scale", f"{label}: cyclic GC's share of the errors (default GC)", default["gc_errors_s"],
-            default["errors_s"], "the errors' time", "s (share)"),
     ]  # fmt: skip
+    for name, run_ in (("default GC", default), ("gc.freeze()", frozen)):
+        rows.append(row("scale", f"{label}: cyclic GC's share of the errors ({name})", run_["gc_errors_s"],
+                        run_["errors_s"], "the errors' time", "s (share)"))  # fmt: skip
     for stat in ("median", "max"):
         rows.append(row("scale", f"{label}: health sweep ({stat} of {sweeps}), gc.freeze() vs default",
                         frozen[f"sweep_{stat}_ms"], default[f"sweep_{stat}_ms"], peer, "ms"))  # fmt: skip
+    for name, run_ in (("default GC", default), ("gc.freeze()", frozen)):
+        rows.append(row("scale", f"{label}: cyclic GC's share of the sweeps ({name})", run_["gc_sweeps_s"],
+                        run_["sweeps_s"], "the sweeps' time", "s (share)"))  # fmt: skip
     rows += [
-        row("scale", f"{label}: cyclic GC's share of the sweeps (default GC)", default["gc_sweeps_s"],
-            default["sweeps_s"], "the sweeps' time", "s (share)"),
         row("scale", f"{label}: cleanup sweep, gc.freeze() vs default", frozen["cleanup_ms"], default["cleanup_ms"],
             peer, "ms"),
     ]  # fmt: skip
