@@ -1,0 +1,78 @@
+"""The times text logs print, read as UTC datetimes, and how much of each time was known.
+
+A full time (ISO-8601, epoch milliseconds, ``2026-01-05 09:30:00.000 +0000``) is
+``known``. A time of day alone (pino-pretty's default ``[09:30:00.000]``, whatsmeow's
+``15:04:05.000``, zerolog's ``3:04PM``) or a syslog date without a year is
+``time of day``: it is placed on a nominal day (1970-01-01, moving to the next day
+when the clock goes back by more than twelve hours), so the order and the gaps
+are right and the date is not invented. A line with no time is ``unknown``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Final, Literal
+
+from sessionmgr.trace.codec import TraceError, parse_time
+
+__all__ = ["KNOWN", "TIME_OF_DAY", "UNKNOWN", "DayRoller", "TimeQuality", "read_time"]
+
+TimeQuality = Literal["known", "time of day", "unknown"]
+KNOWN: Final = "known"
+TIME_OF_DAY: Final = "time of day"
+UNKNOWN: Final = "unknown"
+#: The nominal day a time of day is placed on.
+NOMINAL_DAY: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+_CLOCK: Final = re.compile(r"^(\d{1,2}):(\d\d)(?::(\d\d)(?:[.,](\d{1,9}))?)?\s*([AP]M)?$", re.IGNORECASE)
+_SPACED: Final = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)(?: ?([+-]\d\d:?\d\d|Z|UTC))?$")
+_SYSLOG: Final = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d:\d\d:\d\d)$")
+_MONTHS: Final = {
+    m: i for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)
+}
+
+
+class DayRoller:
+    """Places times of day on consecutive nominal days, in the order the log prints them."""
+
+    __slots__ = ("_day", "_last")
+
+    def __init__(self) -> None:
+        self._day = 0
+        self._last: float | None = None
+
+    def place(self, seconds_of_day: float) -> datetime:
+        if self._last is not None and seconds_of_day < self._last - 12 * 3600:
+            self._day += 1  # past midnight
+        self._last = seconds_of_day
+        return NOMINAL_DAY + timedelta(days=self._day, seconds=seconds_of_day)
+
+
+def read_time(text: str, days: DayRoller) -> tuple[datetime | None, TimeQuality]:
+    """A printed time as UTC, and how much of it was known; ``(None, "unknown")`` if it is not a time."""
+    text = text.strip()
+    if not text:
+        return None, UNKNOWN
+    if text.isdigit():
+        return parse_time(int(text)), KNOWN
+    clock = _CLOCK.match(text)
+    if clock:
+        hour, minute = int(clock[1]), int(clock[2])
+        second = int(clock[3] or 0)
+        fraction = float("0." + clock[4]) if clock[4] else 0.0
+        if clock[5]:  # time.Kitchen: 3:04PM
+            hour = hour % 12 + (12 if clock[5].upper() == "PM" else 0)
+        return days.place(hour * 3600 + minute * 60 + second + fraction), TIME_OF_DAY
+    spaced = _SPACED.match(text)
+    if spaced:
+        zone = spaced[3] or "Z"
+        text = f"{spaced[1]}T{spaced[2]}{'Z' if zone == 'UTC' else zone}"
+    syslog = _SYSLOG.match(text)
+    if syslog and syslog[1] in _MONTHS:
+        hour, minute, second = (int(p) for p in syslog[3].split(":"))
+        return days.place(hour * 3600 + minute * 60 + second), TIME_OF_DAY
+    try:
+        return parse_time(text), KNOWN
+    except TraceError:
+        return None, UNKNOWN
