@@ -54,6 +54,9 @@ def pino_event(
     key = record.get("key") if isinstance(record.get("key"), dict) else {}
     assert isinstance(key, dict)
     peer = key.get("participant") or key.get("remoteJid") or record.get("from") or record.get("jid")
+    params = record.get("params")
+    if peer is None and isinstance(params, list) and params and "@" in str(params[0]):
+        peer = params[0]  # older Baileys: params = [jid, ...]
     message_type = record.get("messageType") or record.get("type")
     message_type = message_type if message_type in _MESSAGE_TYPES else None
     if err is not None or "failed to decrypt" in lowered or _OLD_FAILURE in lowered:

@@ -58,8 +58,8 @@ def _whole_file_format(first_lines: list[str]) -> Format | None:
                 return "trace"
             if isinstance(record, dict) and ("level" in record or "msg" in record):
                 return None  # an operators' log
-        if "Erro de criptografia WhatsApp" in text or _SEED_LEVEL.match(text):
-            return "seed"
+        if "Erro de criptografia WhatsApp" in text or (_SEED_LEVEL.match(text) and line_kind(text) is None):
+            return "seed"  # (a bracketed level alone is also go-libsignal's and whatsmeow's)
     return None
 
 

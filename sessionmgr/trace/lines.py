@@ -55,6 +55,8 @@ class ReadStats:
     format: str = "auto"
     lines: int = 0
     events: int = 0
+    #: of the events, decryption failures
+    failures: int = 0
     ignored: Counter[str] = field(default_factory=Counter)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     rejected_count: int = 0
@@ -76,6 +78,7 @@ class ReadStats:
             "format": self.format,
             "lines": self.lines,
             "events": self.events,
+            "failures": self.failures,
             "ignored": {kind: n for kind, n in sorted(self.ignored.items()) if n},
             "rejected": self.rejected_count,
             "formats": dict(sorted(self.kinds.items())),

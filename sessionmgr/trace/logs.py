@@ -291,6 +291,7 @@ class LogReader:
         if at is None:
             quality = KNOWN
             self.last_at, self.last_quality = event.at, KNOWN
+            self.days.anchor(event.at)
         self._emit(number, event, quality)
 
     def _stub_record(self, number: int, record: dict[str, Any], prefix_time: str | None) -> None:

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
+from sessionmgr.events import DecryptError
 from sessionmgr.trace.canonical import read_trace
 from sessionmgr.trace.detect import DETECT_LINES, FORMATS, Format, detect_format, main_kind
 from sessionmgr.trace.lines import Located, NumberedLines, Parse, ReadContext, ReadError, ReadStats, open_text
-from sessionmgr.trace.logs import LogReader
+from sessionmgr.trace.logs import FORMAT_KINDS, LogReader
 from sessionmgr.trace.seed import read_seed
 
 __all__ = [
@@ -46,12 +47,15 @@ class Reader:
         session_field: str | None = None,
         strict: bool = False,
         lines: Iterable[str] | None = None,
+        guessed: bool = False,
     ) -> None:
         self.path = str(path)
         self.requested: Format = format
         self.session = session or Path(self.path).name.split(".")[0]
         self.session_field = session_field
         self.strict = strict
+        #: ``format`` is a guess (watch guesses before a live file has lines): read every kind of log line
+        self.guessed = guessed
         # a one-shot iterator (a followed file) is streamed; anything else is kept to re-read
         self._lines: Iterable[str] | None = lines if lines is None or isinstance(lines, Iterator) else list(lines)
         self.stats = ReadStats(self.path)
@@ -100,16 +104,34 @@ class Reader:
         if fmt in PARSERS:
             parsed = PARSERS[fmt](numbered, ctx)
         else:
-            parsed = LogReader(ctx, None if self.requested == "auto" else fmt).read(numbered)
+            parsed = LogReader(ctx, None if self.requested == "auto" or self.guessed else fmt).read(numbered)
         for located in parsed:
             self.stats.events += 1
+            if isinstance(located.event, DecryptError):
+                self.stats.failures += 1
             yield located
         if fmt not in PARSERS:
-            self.stats.format = main_kind(self.stats.kinds) or fmt
-        if self.requested != "auto" and self.stats.events == 0 and self.stats.rejected_count:
+            self.stats.format = main_kind(self.stats.kinds) or (fmt if self.requested != "auto" else "unknown")
+        if self.requested != "auto" and not self.guessed:
+            self.stats.hint = self._hint()
+
+    def _hint(self) -> str | None:
+        """The format that would fit, when the one asked for rejected what the file mostly is."""
+        stats = self.stats
+        if not stats.rejected_count:
+            return None
+        if self.requested in FORMAT_KINDS:
+            main = main_kind(stats.kinds)
+            if main is None or main in FORMAT_KINDS[self.requested]:
+                return None
+            fit = next(name for name, kinds in FORMAT_KINDS.items() if main in kinds)
+        elif stats.events:
+            return None
+        else:
             fit = detect_format(self._head)
-            if fit != self.requested:
-                self.stats.hint = f"read nothing as --format {self.requested}; it looks like --format {fit}"
+        if fit == self.requested:
+            return None
+        return f"--format {self.requested} rejected {stats.rejected_count} lines; it looks like --format {fit}"
 
     def _numbered(self, lines: Iterator[str]) -> NumberedLines:
         for number, line in enumerate(lines, 1):

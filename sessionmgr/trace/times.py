@@ -34,19 +34,31 @@ _MONTHS: Final = {
 
 
 class DayRoller:
-    """Places times of day on consecutive nominal days, in the order the log prints them."""
+    """Places times of day on consecutive days, in the order the log prints them.
 
-    __slots__ = ("_day", "_last")
+    The day is the nominal one until a full time in the same log names a date;
+    from then on times of day are placed on that date.
+    """
+
+    __slots__ = ("_base", "_day", "_last")
 
     def __init__(self) -> None:
+        self._base = NOMINAL_DAY
         self._day = 0
         self._last: float | None = None
+
+    def anchor(self, at: datetime) -> None:
+        """A full time was read: later times of day fall on its date."""
+        at = at.astimezone(UTC)
+        self._base = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        self._day = 0
+        self._last = at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
 
     def place(self, seconds_of_day: float) -> datetime:
         if self._last is not None and seconds_of_day < self._last - 12 * 3600:
             self._day += 1  # past midnight
         self._last = seconds_of_day
-        return NOMINAL_DAY + timedelta(days=self._day, seconds=seconds_of_day)
+        return self._base + timedelta(days=self._day, seconds=seconds_of_day)
 
 
 def read_time(text: str, days: DayRoller) -> tuple[datetime | None, TimeQuality]:
@@ -55,7 +67,7 @@ def read_time(text: str, days: DayRoller) -> tuple[datetime | None, TimeQuality]
     if not text:
         return None, UNKNOWN
     if text.isdigit():
-        return parse_time(int(text)), KNOWN
+        return _known(parse_time(int(text)), days)
     clock = _CLOCK.match(text)
     if clock:
         hour, minute = int(clock[1]), int(clock[2])
@@ -73,6 +85,11 @@ def read_time(text: str, days: DayRoller) -> tuple[datetime | None, TimeQuality]
         hour, minute, second = (int(p) for p in syslog[3].split(":"))
         return days.place(hour * 3600 + minute * 60 + second), TIME_OF_DAY
     try:
-        return parse_time(text), KNOWN
+        return _known(parse_time(text), days)
     except TraceError:
         return None, UNKNOWN
+
+
+def _known(at: datetime, days: DayRoller) -> tuple[datetime, TimeQuality]:
+    days.anchor(at)
+    return at, KNOWN

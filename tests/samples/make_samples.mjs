@@ -44,6 +44,28 @@ function parent() {
   render('pretty-epoch.log', ['--no-colorize', '--translateTime', 'false'])
   render('pretty-single-line.log', ['--no-colorize', '--singleLine'])
   render('pretty-utc-iso.log', ['--no-colorize', '--translateTime', "UTC:yyyy-mm-dd'T'HH:MM:ss.l'Z'"])
+  objects()
+}
+
+// Records spread over lines: a bot that console.log()s the message Baileys hands it (Node's util.inspect),
+// one that logs it as pretty-printed JSON, and older Baileys' 'failure in decrypting message' (params, trace).
+function objects() {
+  const util = require('node:util')
+  const pino = require('pino')
+  const message = (id, stub, params) => ({
+    key: { remoteJid: '5511900000001@s.whatsapp.net', fromMe: false, id },
+    messageTimestamp: 1767605410, messageStubType: stub, messageStubParameters: params,
+  })
+  const lines = []
+  lines.push(util.inspect(message('MSG00006', 2, ['Bad MAC']), { depth: 4 }))
+  lines.push(util.inspect(message('MSG00007', 1, []), { depth: 4 }))  // REVOKE: a deleted message, no failure
+  lines.push(JSON.stringify(message('MSG00008', 2, ['No session record']), null, 2))
+  const chunks = []
+  const logger = pino({ timestamp: () => ',"time":1767605420000', base: null },
+    { write: (chunk) => chunks.push(chunk) })
+  const err = new Error('Bad MAC')
+  logger.error({ params: ['5511900000001@s.whatsapp.net', 'MSG00009'], trace: err.stack }, 'failure in decrypting message')
+  writeFileSync(join(out, 'baileys-objects.log'), lines.join('\n') + '\n' + chunks.join(''))
 }
 
 async function child() {
