@@ -16,6 +16,7 @@ ends. Events come out in line order either way.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import deque
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from sessionmgr.trace.libsignal_console import console_line
 from sessionmgr.trace.lines import Located, NumberedLines, ReadContext
 from sessionmgr.trace.prefixes import strip_prefix
 from sessionmgr.trace.pretty import PrettyHeader, block_fields, is_field_line, parse_header
-from sessionmgr.trace.times import KNOWN, NOMINAL_DAY, UNKNOWN, DayRoller, TimeQuality, read_time
+from sessionmgr.trace.times import NOMINAL_DAY, UNKNOWN, DayRoller, TimeQuality, read_time
 
 __all__ = ["CAUSE_HORIZON", "FORMAT_KINDS", "LOG_FORMATS", "LogReader", "line_kind"]
 
@@ -113,6 +114,9 @@ class LogReader:
         self.pending: _Pending | None = None
         self.queue: deque[Located | _Block] = deque()
         self.recent_ids: deque[str] = deque(maxlen=64)
+        #: whether a line had a time yet, and how many lines were read before one did
+        self.timed = False
+        self.untimed_lines = 0
 
     def read(self, lines: NumberedLines) -> Iterator[Located]:
         for number, raw in lines:
@@ -123,6 +127,8 @@ class LogReader:
                 yield from self._drain()
                 continue
             self._line(number, text, prefix_time, len(raw))
+            if not self.timed:
+                self.untimed_lines += 1
             self._age_blocks()
             yield from self._drain()
         if self.pending is not None:
@@ -130,6 +136,7 @@ class LogReader:
         for index, item in enumerate(self.queue):
             if isinstance(item, _Block):
                 self.queue[index] = self._block_event(item)
+        self.untimed_lines = CAUSE_HORIZON + 1  # the end: nothing is held any more
         yield from self._drain()
 
     # --- output in line order -----------------------------------------------------------
@@ -139,6 +146,8 @@ class LogReader:
         self.queue.append(Located(event, self.ctx.path, number))
 
     def _drain(self) -> Iterator[Located]:
+        if not self.timed and self.untimed_lines <= CAUSE_HORIZON:
+            return  # held: the first time the log prints is theirs too (a log without times lets go later)
         while self.queue and isinstance(self.queue[0], Located):
             item = self.queue.popleft()
             assert isinstance(item, Located)
@@ -177,9 +186,21 @@ class LogReader:
             if text:
                 at, quality = read_time(text, self.days)
                 if at is not None:
-                    self.last_at, self.last_quality = at, quality
+                    self._saw_time(at, quality)
                     return at, quality
         return self.last_at, UNKNOWN
+
+    def _saw_time(self, at: datetime, quality: TimeQuality) -> None:
+        """A line had a time. The first one is also the time of the untimed events held before it."""
+        self.last_at, self.last_quality = at, quality
+        if self.timed:
+            return
+        self.timed = True
+        for index, item in enumerate(self.queue):
+            if isinstance(item, _Block):
+                item.at = at
+            elif item.event.at == NOMINAL_DAY:
+                self.queue[index] = dataclasses.replace(item, event=dataclasses.replace(item.event, at=at))
 
     # --- one line ---------------------------------------------------------------------------
 
@@ -289,9 +310,10 @@ class LogReader:
         if block is not None and isinstance(event, DecryptError):
             self.queue.remove(block)  # the block was this failure's cause, not a failure of its own
         if at is None:
-            quality = KNOWN
-            self.last_at, self.last_quality = event.at, KNOWN
-            self.days.anchor(event.at)
+            at, quality = self.days.full(event.at)
+            if at != event.at:
+                event = dataclasses.replace(event, at=at)
+            self._saw_time(at, quality)
         self._emit(number, event, quality)
 
     def _stub_record(self, number: int, record: dict[str, Any], prefix_time: str | None) -> None:

@@ -36,25 +36,37 @@ _MONTHS: Final = {
 class DayRoller:
     """Places times of day on consecutive days, in the order the log prints them.
 
-    The day is the nominal one until a full time in the same log names a date;
-    from then on times of day are placed on that date.
+    On a dated clock, times of day are placed on the date of the last full time.
+    The first time a log prints decides its clock: a log that began with times of
+    day stays on the nominal day, and its later full times count by their time of
+    day only, so the timeline never jumps decades between two lines.
     """
 
-    __slots__ = ("_base", "_day", "_last")
+    __slots__ = ("_base", "_day", "_last", "dated")
 
     def __init__(self) -> None:
         self._base = NOMINAL_DAY
         self._day = 0
         self._last: float | None = None
+        #: None until the first time; then whether the log's clock is dated
+        self.dated: bool | None = None
 
-    def anchor(self, at: datetime) -> None:
-        """A full time was read: later times of day fall on its date."""
+    def full(self, at: datetime) -> tuple[datetime, TimeQuality]:
+        """A full time read: as it is on a dated clock (later times of day fall on its date), else its time of day."""
         at = at.astimezone(UTC)
+        seconds = at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
+        if self.dated is None:
+            self.dated = True
+        if not self.dated:
+            return self.place(seconds), TIME_OF_DAY
         self._base = at.replace(hour=0, minute=0, second=0, microsecond=0)
         self._day = 0
-        self._last = at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
+        self._last = seconds
+        return at, KNOWN
 
     def place(self, seconds_of_day: float) -> datetime:
+        if self.dated is None:
+            self.dated = False
         if self._last is not None and seconds_of_day < self._last - 12 * 3600:
             self._day += 1  # past midnight
         self._last = seconds_of_day
@@ -91,5 +103,4 @@ def read_time(text: str, days: DayRoller) -> tuple[datetime | None, TimeQuality]
 
 
 def _known(at: datetime, days: DayRoller) -> tuple[datetime, TimeQuality]:
-    days.anchor(at)
-    return at, KNOWN
+    return days.full(at)
