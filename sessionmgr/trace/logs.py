@@ -161,6 +161,8 @@ class LogReader:
         return None
 
     def _age_blocks(self) -> None:
+        if not self.queue:
+            return
         for index, item in enumerate(self.queue):
             if isinstance(item, _Block):
                 item.quiet += 1

@@ -42,35 +42,40 @@ class DayRoller:
     day only, so the timeline never jumps decades between two lines.
     """
 
-    __slots__ = ("_base", "_day", "_last", "dated")
+    __slots__ = ("_base", "_day", "_last", "_last_full", "dated")
 
     def __init__(self) -> None:
         self._base = NOMINAL_DAY
         self._day = 0
         self._last: float | None = None
+        self._last_full: datetime | None = None  # the last full time on a dated clock, read lazily
         #: None until the first time; then whether the log's clock is dated
         self.dated: bool | None = None
 
     def full(self, at: datetime) -> tuple[datetime, TimeQuality]:
         """A full time read: as it is on a dated clock (later times of day fall on its date), else its time of day."""
-        at = at.astimezone(UTC)
-        seconds = at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
         if self.dated is None:
             self.dated = True
-        if not self.dated:
-            return self.place(seconds), TIME_OF_DAY
-        self._base = at.replace(hour=0, minute=0, second=0, microsecond=0)
-        self._day = 0
-        self._last = seconds
-        return at, KNOWN
+        if self.dated:
+            self._last_full = at  # the common case (a JSON log) costs nothing more
+            return at, KNOWN
+        return self.place(_seconds_of_day(at.astimezone(UTC))), TIME_OF_DAY
 
     def place(self, seconds_of_day: float) -> datetime:
         if self.dated is None:
             self.dated = False
+        if self._last_full is not None:
+            full = self._last_full.astimezone(UTC)
+            self._base = full.replace(hour=0, minute=0, second=0, microsecond=0)
+            self._day, self._last, self._last_full = 0, _seconds_of_day(full), None
         if self._last is not None and seconds_of_day < self._last - 12 * 3600:
             self._day += 1  # past midnight
         self._last = seconds_of_day
         return self._base + timedelta(days=self._day, seconds=seconds_of_day)
+
+
+def _seconds_of_day(at: datetime) -> float:
+    return at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
 
 
 def read_time(text: str, days: DayRoller) -> tuple[datetime | None, TimeQuality]:
