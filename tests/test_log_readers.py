@@ -178,3 +178,22 @@ def test_replay_of_a_real_sample_is_not_flagged() -> None:
     result = CliRunner().invoke(cli, ["replay", "-q", "--json", "-", str(SAMPLES / "pretty-utc-iso.log")])
     assert result.exit_code == 0, result.output
     assert '"format": "pino-pretty"' in result.output and '"failures": 4' in result.output
+
+
+def test_evolution_api_logger_plain_and_coloured() -> None:
+    """Evolution API's text logger (its format string; colours removed): failures read, media retry not one."""
+    events, reader = read("evolution-api.log")
+    assert [(e.category, e.error) for e in failures(events)] == [
+        (C.BAD_MAC, "failed to decrypt message: Bad MAC"),
+        (C.PREKEY, "failed to decrypt message: Invalid PreKey ID"),
+    ]
+    assert (reader.stats.format, reader.stats.rejected_count) == ("evolution", 0)
+
+
+def test_a_live_stream_reads_every_kind_of_line_whatever_was_guessed() -> None:
+    """watch guesses a format before a live file has lines: a guess still reads pretty blocks and console blocks."""
+    lines = iter((SAMPLES / "pretty-utc-iso.log").read_text().splitlines())
+    reader = Reader("live.log", format="baileys", lines=lines, guessed=True)
+    got = [(e.message_id, e.category) for e in failures([located.event for located in reader])]
+    assert got == [(m, c) for m, c, _ in FULL_LOG_FAILURES]
+    assert reader.stats.hint is None

@@ -27,7 +27,7 @@ __all__ = ["EXIT_UNREAD", "policies_to_compare", "replay", "unread_files"]
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @reading_options(
     "Input format; auto guesses per file (canonical trace, the seed's format) and per line for operators' logs "
-    "(pino JSON or pino-pretty with libsignal's console, libsignal's console alone, whatsmeow/zerolog)."
+    "(pino JSON or pino-pretty with libsignal's console, libsignal's console alone, whatsmeow/zerolog, Evolution API)."
 )
 @click.option(
     "--policy",

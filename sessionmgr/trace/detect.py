@@ -14,7 +14,7 @@ from sessionmgr.trace.logs import LOG_FORMATS, line_kind
 
 __all__ = ["DETECT_LINES", "FORMATS", "Format", "detect_format", "detect_path", "main_kind"]
 
-Format = Literal["auto", "trace", "seed", "baileys", "pino-pretty", "libsignal", "whatsmeow"]
+Format = Literal["auto", "trace", "seed", "baileys", "pino-pretty", "libsignal", "whatsmeow", "evolution"]
 #: Every format by the name ``--format`` takes: the canonical trace, the seed's, and the operators' logs.
 FORMATS: Final = ("auto", "trace", "seed", *LOG_FORMATS)
 #: How many lines a guess looks at.

@@ -28,6 +28,7 @@ from sessionmgr.classify import classify_texts
 from sessionmgr.events import DecryptError, Event
 from sessionmgr.trace.baileys import inspect_stub, pino_event, stub_event
 from sessionmgr.trace.codec import TraceError
+from sessionmgr.trace.evolution import EvolutionLine, parse_evolution
 from sessionmgr.trace.golang import GoLine, parse_go_line, parse_whatsmeow_failure, undecryptable_dump
 from sessionmgr.trace.libsignal_console import console_line
 from sessionmgr.trace.lines import Located, NumberedLines, ReadContext
@@ -49,6 +50,7 @@ FORMAT_KINDS: Final[dict[str, frozenset[str]]] = {
     "pino-pretty": frozenset({"pino-pretty", "libsignal"}),
     "libsignal": frozenset({"libsignal"}),
     "whatsmeow": frozenset({"whatsmeow"}),
+    "evolution": frozenset({"evolution", "baileys", "pino-pretty", "libsignal"}),
 }
 LOG_FORMATS: Final = tuple(FORMAT_KINDS)
 _WRAPPER: Final = "No matching sessions found for message"  # libsignal-node src/session_cipher.js:161
@@ -95,6 +97,8 @@ def line_kind(text: str) -> str | None:
         return "baileys" if isinstance(record, dict) else None
     if first == "[" and parse_header(text) is not None:
         return "pino-pretty"
+    if first == "[" and parse_evolution(text) is not None:
+        return "evolution"
     if parse_go_line(text) is not None:
         return "whatsmeow"
     kind, _ = console_line(text)
@@ -228,6 +232,11 @@ class LogReader:
                 if self._admit(number, "pino-pretty"):
                     self.pending = _Pending("pretty", number, [], header=header, prefix_time=prefix_time)
                 return
+            evolution = parse_evolution(text)
+            if evolution is not None:
+                if self._admit(number, "evolution"):
+                    self._evolution(number, evolution)
+                return
         if first != " " and first != "\t":
             go = parse_go_line(text)
             if go is not None:
@@ -241,7 +250,9 @@ class LogReader:
                 return
         kind, cause = console_line(text)
         if kind is None:
-            self.ctx.reject(number, "not a line of any known log format (pino JSON or pretty, libsignal, whatsmeow)")
+            self.ctx.reject(
+                number, "not a line of any known log format (pino JSON or pretty, libsignal, whatsmeow, Evolution API)"
+            )
             return
         if not first.isspace() and not self._admit(number, "libsignal"):
             return
@@ -435,6 +446,24 @@ class LogReader:
         event = DecryptError(
             session=self.ctx.session, at=at, peer=failure.sender, error=failure.error,
             message_type=failure.message_type, message_id=failure.message_id, causes=tuple(causes), category=category,
+        )  # fmt: skip
+        self._emit(number, event, quality)
+
+    def _evolution(self, number: int, line: EvolutionLine) -> None:
+        at, quality = self.days.full(line.at)
+        self._saw_time(at, quality)
+        lowered = line.value.lower()
+        category = classify_texts([line.value], signal_layer="decrypt" in lowered)
+        if line.level not in ("ERROR", "WARN") or not category.is_crypto:
+            self.ctx.ignore("log line without a decrypt event")
+            return
+        block = self._oldest_block("libsignal")
+        causes = block.causes if block else []
+        if block is not None:
+            self.queue.remove(block)
+        event = DecryptError(
+            session=self.ctx.session, at=at, error=line.value, causes=tuple(causes),
+            category=classify_texts([line.value, *causes], signal_layer=True),
         )  # fmt: skip
         self._emit(number, event, quality)
 

@@ -32,6 +32,7 @@ _PREFIX: Final = re.compile(
     r"|(?P<stern>[a-z0-9][a-z0-9.-]*-[a-z0-9]+ [a-z0-9][a-z0-9-]* (?=[{\[]))"
     r")"
 )
+_ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
 _TIME_GROUPS: Final = ("csvtime", "isotime", "systime", "jtime")
 #: How many prefixes one line may carry.
 _MAX_DEPTH: Final = 3
@@ -39,6 +40,8 @@ _MAX_DEPTH: Final = 3
 
 def strip_prefix(line: str) -> tuple[str, str | None, str | None]:
     """(the line without its prefixes, the time a prefix carried or None, the outermost prefix's kind or None)."""
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)  # colours kept by a collector (Evolution API, whatsmeow, pino-pretty -c)
     first = line[:1]
     if first == "{" or first == "" or first == " " or first == "\t":
         return line, None, None  # the common cases, decided without a regex
