@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-__all__ = ["EvolutionLine", "parse_evolution"]
+from sessionmgr.classify import classify_texts
+from sessionmgr.events import DecryptError
+
+__all__ = ["EvolutionLine", "evolution_event", "parse_evolution"]
 
 _LINE: Final = re.compile(
     r"^\[Evolution API\]\s+(?:v\S+\s+)?(?P<pid>\d+)\s+-\s+(?P<time>\w{3} \w{3} \d\d \d{4} \d\d:\d\d:\d\d)\s+"
@@ -43,3 +46,12 @@ def parse_evolution(text: str) -> EvolutionLine | None:
         return None
     at = datetime.strptime(match["time"], "%a %b %d %Y %H:%M:%S").replace(tzinfo=UTC)
     return EvolutionLine(at, match["level"], match["context"], match["type"], match["value"].strip())
+
+
+def evolution_event(line: EvolutionLine, causes: list[str], session: str, at: datetime) -> DecryptError | None:
+    """An error or warning that names a Signal failure, as an event; ``None`` for any other line."""
+    signal_layer = "decrypt" in line.value.lower()
+    if line.level not in ("ERROR", "WARN") or not classify_texts([line.value], signal_layer=signal_layer).is_crypto:
+        return None
+    category = classify_texts([line.value, *causes], signal_layer=True)
+    return DecryptError(session=session, at=at, error=line.value, causes=tuple(causes), category=category)

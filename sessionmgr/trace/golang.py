@@ -18,9 +18,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
-__all__ = ["GoLine", "WhatsmeowFailure", "parse_go_line", "parse_whatsmeow_failure", "undecryptable_dump"]
+from sessionmgr.classify import classify_texts
+from sessionmgr.events import DecryptError
+
+__all__ = [
+    "GoLine", "WhatsmeowFailure", "dump_event", "parse_go_line", "parse_whatsmeow_failure", "undecryptable_dump",
+    "whatsmeow_event",
+]  # fmt: skip
 
 _STDOUT: Final = re.compile(
     r"^(?:(?P<time>\d\d:\d\d:\d\d\.\d{3}) )?\[(?P<module>[^\]]{1,80}) (?P<level>DEBUG|INFO|WARN|ERROR)\] (?P<msg>.*)$"
@@ -102,8 +109,27 @@ def parse_whatsmeow_failure(msg: str) -> WhatsmeowFailure | None:
 
 def undecryptable_dump(text: str) -> tuple[str | None, str | None] | None:
     """(message id, sender) of a printed ``*events.UndecryptableMessage``, or ``None`` if the line is not one."""
-    if "UndecryptableMessage" not in text:
-        return None
+    if "UndecryptableMessage" not in text or "Info:{" not in text:
+        return None  # a %+v print of the event (&{Info:{...} ...}), not a mere mention of its name
     message_id = _DUMP_ID.search(text)
     sender = _DUMP_SENDER.search(text)
     return (message_id["id"] if message_id else None, sender["sender"] if sender else None)
+
+
+def whatsmeow_event(failure: WhatsmeowFailure, causes: list[str], session: str, at: datetime) -> DecryptError | None:
+    """whatsmeow's failure line as an event (go-libsignal's lines before it as causes); ``None`` if not Signal's."""
+    category = classify_texts([failure.error, *causes], signal_layer=True)
+    if not category.is_crypto:
+        return None
+    return DecryptError(
+        session=session, at=at, peer=failure.sender, error=failure.error, message_type=failure.message_type,
+        message_id=failure.message_id, causes=tuple(causes), category=category,
+    )  # fmt: skip
+
+
+def dump_event(message_id: str | None, sender: str | None, session: str, at: datetime) -> DecryptError:
+    """A printed ``*events.UndecryptableMessage`` with no whatsmeow failure line before it."""
+    return DecryptError(
+        session=session, at=at, peer=sender, error="UndecryptableMessage", message_id=message_id,
+        category=classify_texts(["UndecryptableMessage"], signal_layer=True),
+    )  # fmt: skip
