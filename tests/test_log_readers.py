@@ -197,3 +197,42 @@ def test_a_live_stream_reads_every_kind_of_line_whatever_was_guessed() -> None:
     got = [(e.message_id, e.category) for e in failures([located.event for located in reader])]
     assert got == [(m, c) for m, c, _ in FULL_LOG_FAILURES]
     assert reader.stats.hint is None
+
+
+# Each collector's prefix, as its own format writes it, before a real pino line from the samples:
+# kubectl logs --prefix "[pod/<pod>/<container>] ", stern's default template "{{.PodName}} {{.ContainerName}} ",
+# docker logs -t / kubectl --timestamps RFC 3339 with nanoseconds, journalctl -o short-iso, pm2, compose v1.
+PREFIXES = [
+    ("kubectl", "[pod/bot-7c9f/bot] "),
+    ("stern", "bot-7c9f-x4 bot "),
+    ("iso", "2026-01-05T09:30:03.500000000Z "),
+    ("journal", "2026-01-05T09:30:03+0000 bot-host node[4242]: "),
+    ("pm2", "12|whatsapp-bot  | "),
+    ("compose", "bot_1  | "),
+]
+
+
+@pytest.mark.parametrize(("kind", "prefix"), PREFIXES, ids=[kind for kind, _ in PREFIXES])
+def test_each_collector_prefix_is_taken_off(kind: str, prefix: str) -> None:
+    """A real pino failure line behind each collector's prefix reads as the same failure, the prefix counted."""
+    line = next(text for text in (SAMPLES / "baileys-pino.jsonl").read_text().splitlines() if "MSG00004" in text)
+    reader = Reader("bot.log", lines=[prefix + line])
+    assert [(e.message_id, e.category) for e in failures([located.event for located in reader])] == [
+        ("MSG00004", C.NO_SESSION)
+    ]
+    assert dict(reader.stats.prefixes) == {kind: 1}
+
+
+def test_logfmt_layouts_the_old_epoch_header_and_a_csv_header() -> None:
+    """key=value lines (whole, or after a pretty header), pino-pretty's older ``[epoch] LEVEL:`` and a CSV header."""
+    lines = [
+        "time,message",
+        'level=error time=1767605404000 msg="failed to decrypt message" key.remoteJid=' + PEER
+        + ' key.id=MSG1 err.type=PreKeyError err.message="Invalid PreKey ID"',
+        '[09:30:05.000] ERROR (4242): failed to decrypt message key.id=MSG2 err.message="Bad MAC"',
+        "[1767605406000] ERROR: failed to decrypt message",
+    ]  # fmt: skip
+    reader = Reader("bot.log", lines=lines)
+    got = [(e.message_id, e.peer, e.category) for e in failures([located.event for located in reader])]
+    assert got == [("MSG1", PEER, C.PREKEY), ("MSG2", None, C.BAD_MAC), (None, None, C.DECRYPT_FAILED)]
+    assert reader.stats.ignored["csv header"] == 1 and reader.stats.rejected_count == 0

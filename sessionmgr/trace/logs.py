@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections import deque
 from collections.abc import Iterator
 from datetime import datetime
@@ -34,6 +35,7 @@ from sessionmgr.trace.golang import (
 )  # fmt: skip
 from sessionmgr.trace.libsignal_console import console_line
 from sessionmgr.trace.lines import Located, NumberedLines, ReadContext
+from sessionmgr.trace.logfmt import logfmt_record
 from sessionmgr.trace.multiline import JsonRecord, start_record
 from sessionmgr.trace.prefixes import strip_prefix
 from sessionmgr.trace.pretty import PrettyHeader, block_fields, is_field_line, parse_header
@@ -51,6 +53,7 @@ FORMAT_KINDS: Final[dict[str, frozenset[str]]] = {
 }
 LOG_FORMATS: Final = tuple(FORMAT_KINDS)
 _BLOCK_START: Final = "Failed to decrypt message with any known session"
+_CSV_HEADER: Final = re.compile(r'^"?[A-Za-z_][\w .@-]*"?(?:,"?[A-Za-z_][\w .@-]*"?)+$')
 _UNKNOWN_LINE: Final = "not a line of any known log format (pino JSON or pretty, libsignal, whatsmeow, Evolution API)"
 
 
@@ -155,8 +158,19 @@ class LogReader:
         elif not first.isspace() and (dump := undecryptable_dump(text)) is not None:
             if self._admit(number, "whatsmeow"):
                 self._dump(number, dump, prefix_time)
+        elif number == 1 and _CSV_HEADER.match(text):
+            self.ctx.ignore("csv header")
+        elif first == "l" or first == "t":
+            self._logfmt_line(number, text, prefix_time)
         else:
             self._console_line(number, text, prefix_time)
+
+    def _logfmt_line(self, number: int, text: str, prefix_time: str | None) -> None:
+        record = logfmt_record(text)
+        if record is None:
+            self._console_line(number, text, prefix_time)
+        elif self._admit(number, "baileys"):
+            self._pino(number, record, None, UNKNOWN)
 
     def _console_line(self, number: int, text: str, prefix_time: str | None) -> None:
         kind, cause = console_line(text)
