@@ -236,3 +236,22 @@ def test_logfmt_layouts_the_old_epoch_header_and_a_csv_header() -> None:
     got = [(e.message_id, e.peer, e.category) for e in failures([located.event for located in reader])]
     assert got == [("MSG1", PEER, C.PREKEY), ("MSG2", None, C.BAD_MAC), (None, None, C.DECRYPT_FAILED)]
     assert reader.stats.ignored["csv header"] == 1 and reader.stats.rejected_count == 0
+
+
+def wrap(lines: list[str], width: int = 80) -> list[str]:
+    """Lines as a terminal hard-wraps them at ``width`` columns."""
+    return [line[i : i + width] for line in lines for i in range(0, max(len(line), 1), width)]
+
+
+@pytest.mark.parametrize("name", ["libsignal-console.log", "whatsmeow-stdout.log", "zerolog-console.log"])
+def test_text_lines_hard_wrapped_at_80_columns_read_as_unwrapped(name: str) -> None:
+    """Text lines cut at 80 columns are glued back: the same failures, with the full error and cause texts."""
+    lines = (SAMPLES / name).read_text().splitlines()
+    assert any(len(line) > 80 for line in lines)
+    plain = failures([located.event for located in Reader("bot.log", lines=lines)])
+    reader = Reader("bot.log", lines=wrap(lines))
+    wrapped = failures([located.event for located in reader])
+    assert [(e.category, e.error, e.causes, e.message_id) for e in wrapped] == [
+        (e.category, e.error, e.causes, e.message_id) for e in plain
+    ]
+    assert reader.stats.rejected_count == 0

@@ -36,7 +36,7 @@ from sessionmgr.trace.golang import (
 from sessionmgr.trace.libsignal_console import console_line
 from sessionmgr.trace.lines import Located, NumberedLines, ReadContext
 from sessionmgr.trace.logfmt import logfmt_record
-from sessionmgr.trace.multiline import JsonRecord, start_record
+from sessionmgr.trace.multiline import WRAP_WIDTHS, JsonRecord, start_record
 from sessionmgr.trace.prefixes import strip_prefix
 from sessionmgr.trace.pretty import PrettyHeader, block_fields, is_field_line, parse_header
 from sessionmgr.trace.times import NOMINAL_DAY, UNKNOWN, DayRoller, TimeQuality, read_time
@@ -103,17 +103,37 @@ class LogReader:
         self.recent_ids: deque[str] = deque(maxlen=64)
 
     def read(self, lines: NumberedLines) -> Iterator[Located]:
+        held: tuple[int, str] | None = None  # a text line exactly a terminal's width: its rest may follow
         for number, raw in lines:
-            text, prefix_time, prefix = strip_prefix(raw)
-            if prefix is not None:
-                self.ctx.stats.prefixes[prefix] += 1
-            if self.pending is None or not self._continue(text, len(raw)):
-                self._line(number, text, prefix_time, len(raw))
-            self.out.line_read()
+            if held is not None:
+                if _continues_wrap(raw):
+                    self.ctx.ignore("hard-wrapped line")
+                    self.out.line_read()
+                    if len(raw) in WRAP_WIDTHS:
+                        held = (held[0], held[1] + raw)
+                        continue
+                    number, raw = held[0], held[1] + raw
+                else:
+                    self._physical_line(*held)
+                held = None
+            if len(raw) in WRAP_WIDTHS and self.pending is None and raw[:1] != "{":
+                held = (number, raw)
+                continue
+            self._physical_line(number, raw)
             yield from self.out.drain()
+        if held is not None:
+            self._physical_line(*held)
         if self.pending is not None:
             self._close_pending()
         yield from self.out.finish()
+
+    def _physical_line(self, number: int, raw: str) -> None:
+        text, prefix_time, prefix = strip_prefix(raw)
+        if prefix is not None:
+            self.ctx.stats.prefixes[prefix] += 1
+        if self.pending is None or not self._continue(text, len(raw)):
+            self._line(number, text, prefix_time, len(raw))
+        self.out.line_read()
 
     # --- times and kinds --------------------------------------------------------------------
 
@@ -349,6 +369,17 @@ class LogReader:
         if block is not None:
             self.out.claim(block)
         self.out.emit(number, event, quality)
+
+
+def _continues_wrap(raw: str) -> bool:
+    """Whether a line after a full-width one is its rest: not blank, not indented, not a line of its own.
+
+    One leading space is a cut before a word; more is indentation (a stack frame, a pretty field).
+    """
+    indented = raw[:1].isspace() and (raw[:1] != " " or raw[1:2].isspace())
+    if not raw.strip() or indented or strip_prefix(raw)[2] is not None:
+        return False
+    return line_kind(raw) is None and parse_whatsmeow_failure(raw) is None
 
 
 def _is_failure(record: dict[str, Any]) -> bool:
