@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from sessionmgr.events import DecryptError
-from sessionmgr.trace.baileys import inspect_stub, pino_event, stub_event
+from sessionmgr.trace.baileys import inspect_stub, pino_event, stub_event, stub_fields
 from sessionmgr.trace.causes import Block, EventQueue
 from sessionmgr.trace.codec import TraceError
 from sessionmgr.trace.evolution import EvolutionLine, evolution_event, parse_evolution
@@ -36,7 +36,7 @@ from sessionmgr.trace.golang import (
 from sessionmgr.trace.libsignal_console import console_line
 from sessionmgr.trace.lines import Located, NumberedLines, ReadContext
 from sessionmgr.trace.logfmt import logfmt_record
-from sessionmgr.trace.multiline import WRAP_WIDTHS, JsonRecord, start_record
+from sessionmgr.trace.multiline import JsonRecord, start_record, unwrap
 from sessionmgr.trace.prefixes import strip_prefix
 from sessionmgr.trace.pretty import PrettyHeader, block_fields, is_field_line, parse_header
 from sessionmgr.trace.times import NOMINAL_DAY, UNKNOWN, DayRoller, TimeQuality, read_time
@@ -103,26 +103,9 @@ class LogReader:
         self.recent_ids: deque[str] = deque(maxlen=64)
 
     def read(self, lines: NumberedLines) -> Iterator[Located]:
-        held: tuple[int, str] | None = None  # a text line exactly a terminal's width: its rest may follow
-        for number, raw in lines:
-            if held is not None:
-                if _continues_wrap(raw):
-                    self.ctx.ignore("hard-wrapped line")
-                    self.out.line_read()
-                    if len(raw) in WRAP_WIDTHS:
-                        held = (held[0], held[1] + raw)
-                        continue
-                    number, raw = held[0], held[1] + raw
-                else:
-                    self._physical_line(*held)
-                held = None
-            if len(raw) in WRAP_WIDTHS and self.pending is None and raw[:1] != "{":
-                held = (number, raw)
-                continue
+        for number, raw in unwrap(lines, self.ctx, _continues_wrap):
             self._physical_line(number, raw)
             yield from self.out.drain()
-        if held is not None:
-            self._physical_line(*held)
         if self.pending is not None:
             self._close_pending()
         yield from self.out.finish()
@@ -238,14 +221,7 @@ class LogReader:
         if not self._admit(number, "baileys"):
             return
         if "messageStubType" in record:
-            key = record.get("key") if isinstance(record.get("key"), dict) else {}
-            assert isinstance(key, dict)
-            stamp = record.get("messageTimestamp")
-            params = [str(p) for p in record.get("messageStubParameters") or []]
-            peer = key.get("participant") or key.get("remoteJid")
-            self._stub(number, record["messageStubType"], params, str(peer) if peer else None,
-                       str(key["id"]) if key.get("id") else None, stamp if isinstance(stamp, int) else None,
-                       prefix_time)  # fmt: skip
+            self._stub(number, *stub_fields(record), prefix_time)
             return
         self._pino(number, record, None, UNKNOWN)
 
