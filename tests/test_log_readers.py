@@ -255,3 +255,9 @@ def test_text_lines_hard_wrapped_at_80_columns_read_as_unwrapped(name: str) -> N
         (e.category, e.error, e.causes, e.message_id) for e in plain
     ]
     assert reader.stats.rejected_count == 0
+
+
+def test_replay_names_the_format_that_fits_a_file_read_in_the_wrong_one() -> None:
+    """replay --format baileys on a pino-pretty file says which --format would read it."""
+    result = CliRunner().invoke(cli, ["replay", "-q", "--format", "baileys", str(SAMPLES / "pretty-utc-iso.log")])
+    assert "it looks like --format pino-pretty" in result.output

@@ -113,7 +113,11 @@ def replay(
         if len(results) > 1:
             out.append(what_if_table(report["what_if"]))
         click.echo("\n".join(out), err=json_out == "-")
-    unread = unread_files(report.get("input", {}).get("files", []))
+    files = report.get("input", {}).get("files", [])
+    unread = unread_files(files)
+    for row in files:
+        if row.get("hint") and not any(str(row.get("file")) in warning for warning in unread):
+            click.secho(f"sessionmgr replay: {row.get('file')}: {row['hint']}", err=True, fg="yellow")
     for warning in unread:
         click.secho(f"sessionmgr replay: {warning}", err=True, fg="red", bold=True)
     if unread and not allow_empty:
