@@ -17,7 +17,16 @@ from sessionmgr.bus import EventBus
 from sessionmgr.categories import Category
 from sessionmgr.classify import Classifiable, classify_texts, describe
 from sessionmgr.clock import Clock, LoopClock, to_ns
-from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event, HealthChecked, ManagerStarted
+from sessionmgr.events import (
+    ConnectionChanged,
+    DecryptError,
+    DecryptOk,
+    Event,
+    HealthChecked,
+    ManagerStarted,
+    PhoneAnswered,
+    PhoneStatus,
+)
 from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.recovery.actions import Actions
@@ -26,9 +35,12 @@ from sessionmgr.recovery.cleanup import Cleanup
 from sessionmgr.recovery.health import Health
 from sessionmgr.recovery.journal import Journal
 from sessionmgr.recovery.ladder import Ladder
+from sessionmgr.recovery.messages import MessageLedger
+from sessionmgr.recovery.peers import PeerRepair
+from sessionmgr.recovery.phone import PhoneRung
 from sessionmgr.recovery.publish import Publisher
 from sessionmgr.recovery.restore import restore
-from sessionmgr.recovery.state import SessionTable
+from sessionmgr.recovery.state import SessionState, SessionTable
 from sessionmgr.recovery.tasks import TaskSupervisor
 from sessionmgr.stats import SessionHealth, StatsCollector, StatsSnapshot
 from sessionmgr.store import MemoryStore, Status, Store
@@ -38,7 +50,7 @@ __all__ = ["SessionManager", "initialize_session_manager"]
 T = TypeVar("T")
 _log = logging.getLogger("sessionmgr.manager")
 
-Observation = DecryptOk | DecryptError | ConnectionChanged
+Observation = DecryptOk | DecryptError | ConnectionChanged | PhoneAnswered | PhoneStatus
 
 # Statuses in which the session still talks to peers, so peer-level repair makes sense.
 _CONNECTED = frozenset({Status.HEALTHY, Status.UNHEALTHY, Status.REGENERATING})
@@ -96,9 +108,14 @@ class SessionManager:
         )
         self._actions = actions
         self._health = Health(policy, clock, emit, tasks, sessions)
-        self._ladder = Ladder(policy, clock, emit, tasks, backend, sessions=sessions, actions=actions)
+        self._ledger = ledger = MessageLedger(policy, clock, emit, tasks, journal, pseudonymizer=self.pseudonymizer)
+        self._phone = phone = PhoneRung(policy, clock, emit, tasks, backend, actions=actions, ledger=ledger)
+        self._peers = PeerRepair(
+            policy, clock, emit, tasks, backend, sessions=sessions, actions=actions, ledger=ledger, phone=phone
+        )
+        self._ladder = Ladder(policy, clock, emit, tasks, backend, sessions=sessions, actions=actions, ledger=ledger)
         self._cleanup = Cleanup(
-            policy, clock, emit, journal, backend, sessions=sessions, actions=actions, owner=self.owner
+            policy, clock, emit, journal, backend, sessions=sessions, actions=actions, ledger=ledger, owner=self.owner
         )
         self._running = False
 
@@ -121,7 +138,7 @@ class SessionManager:
         if self._unsubscribe_journal is None:
             self._unsubscribe_journal = self.bus.subscribe(self._journal.audit)
         self._journal.start()
-        restored = await restore(self.store, self.clock, self._sessions, self._alerts, self._ladder)
+        restored = await restore(self.store, self.clock, self._sessions, self._alerts, self._ladder, self._ledger)
         self._emit(ManagerStarted(session="*", restored_sessions=restored))
         self._tasks.every(self.policy.health_check_interval, self.check_health, name="sessionmgr-health")
         self._tasks.every(self.policy.cleanup_interval, self.cleanup_corrupted_sessions, name="sessionmgr-cleanup")
@@ -155,9 +172,17 @@ class SessionManager:
         if isinstance(event, DecryptError):
             self._on_error(event)
         elif isinstance(event, DecryptOk):
-            self._emit(event)
+            event = self._emit(event)
+            if event.message_id is not None:
+                self._ledger.resolve(event.session, event.peer, event.message_id, "resolved_sender")
         elif isinstance(event, ConnectionChanged):
             self._on_connection(event)
+        elif isinstance(event, PhoneAnswered):
+            event = self._emit(event)
+            self._ledger.resolve(event.session, event.peer, event.message_id, "resolved_phone")
+        elif isinstance(event, PhoneStatus):
+            event = self._emit(event)
+            self._phone.status(event.session, online=event.online)
         else:
             raise TypeError(f"{type(event).__name__} is a decision, not an observation the manager can take")
 
@@ -196,6 +221,14 @@ class SessionManager:
     async def connection_changed(self, session: str, *, open: bool) -> None:
         await self.observe(ConnectionChanged(session=session, open=open))
 
+    async def phone_status(self, session: str, online: bool) -> None:
+        """The session's own phone is online or offline (while offline, the phone rung is skipped)."""
+        await self.observe(PhoneStatus(session=session, online=online))
+
+    async def phone_answered(self, session: str, message_id: str, peer: str | None = None) -> None:
+        """The phone sent a message we could not decrypt: it ends as ``resolved_phone``."""
+        await self.observe(PhoneAnswered(session=session, peer=peer, message_id=message_id))
+
     def _on_error(self, event: DecryptError) -> None:
         if event.category is Category.DECRYPT_FAILED:
             # the default (or a generic wrapper): the texts, the error class and
@@ -213,15 +246,26 @@ class SessionManager:
         state.count_error(event, now, weight)
         if state.persisted is None:
             self._sessions.persist(state)  # a session that failed at all is worth a row in the store
+        if event.category is Category.UNAVAILABLE:
+            self._on_unavailable(state, event)
+            return
         if weight == 0:
             return  # benign (a duplicate frame): no health change, nothing to repair
         if state.healthy and state.window.weight(now) >= self.policy.unhealthy_threshold:
             self._health.turn_unhealthy(state, now)
         if state.status not in _CONNECTED:
+            if event.peer is not None and event.message_id is not None:
+                self._ledger.lost_now(event)  # nothing will recover it now
             return
-        if event.peer is not None:
-            self._ladder.repair_peer(state, event, now, weight)
+        self._peers.on_error(state, event, now, weight)
         self._ladder.maybe_regenerate(state, now)
+
+    def _on_unavailable(self, state: SessionState, event: DecryptError) -> None:
+        # not a crypto failure: no health weight, no receipt, no reset; only the phone can help
+        if state.status in _CONNECTED:
+            self._peers.on_unavailable(event)
+        elif event.peer is not None and event.message_id is not None:
+            self._ledger.lost_now(event)
 
     def _on_connection(self, event: ConnectionChanged) -> None:
         event = self._emit(event)
@@ -305,6 +349,7 @@ class SessionManager:
         """
         return {
             **self._sessions.footprint(),
+            **self._ledger.footprint(),
             "alert_window_entries": self._alerts.footprint(),
             "tasks": len(self._tasks),
         }
