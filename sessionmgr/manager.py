@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import random
@@ -15,8 +14,8 @@ from typing import Any, Self, TypeVar
 from sessionmgr.backend import Backend
 from sessionmgr.bus import EventBus
 from sessionmgr.categories import Category
-from sessionmgr.classify import Classifiable, classify_texts, describe
-from sessionmgr.clock import Clock, LoopClock, to_ns
+from sessionmgr.classify import Classifiable, describe
+from sessionmgr.clock import Clock, LoopClock
 from sessionmgr.events import (
     ConnectionChanged,
     DecryptError,
@@ -33,6 +32,7 @@ from sessionmgr.recovery.actions import Actions
 from sessionmgr.recovery.alerts import ActiveAlert, AlertEvaluator
 from sessionmgr.recovery.cleanup import Cleanup
 from sessionmgr.recovery.health import Health
+from sessionmgr.recovery.intake import Intake
 from sessionmgr.recovery.journal import Journal
 from sessionmgr.recovery.ladder import Ladder
 from sessionmgr.recovery.messages import MessageLedger
@@ -40,10 +40,10 @@ from sessionmgr.recovery.peers import PeerRepair
 from sessionmgr.recovery.phone import PhoneRung
 from sessionmgr.recovery.publish import Publisher
 from sessionmgr.recovery.restore import restore
-from sessionmgr.recovery.state import SessionState, SessionTable
+from sessionmgr.recovery.state import SessionTable
 from sessionmgr.recovery.tasks import TaskSupervisor
 from sessionmgr.stats import SessionHealth, StatsCollector, StatsSnapshot
-from sessionmgr.store import MemoryStore, Status, Store
+from sessionmgr.store import MemoryStore, Store
 
 __all__ = ["SessionManager", "initialize_session_manager"]
 
@@ -51,9 +51,6 @@ T = TypeVar("T")
 _log = logging.getLogger("sessionmgr.manager")
 
 Observation = DecryptOk | DecryptError | ConnectionChanged | PhoneAnswered | PhoneStatus
-
-# Statuses in which the session still talks to peers, so peer-level repair makes sense.
-_CONNECTED = frozenset({Status.HEALTHY, Status.UNHEALTHY, Status.REGENERATING})
 
 
 class SessionManager:
@@ -114,6 +111,10 @@ class SessionManager:
             policy, clock, emit, tasks, backend, sessions=sessions, actions=actions, ledger=ledger, phone=phone
         )
         self._ladder = Ladder(policy, clock, emit, tasks, backend, sessions=sessions, actions=actions, ledger=ledger)
+        self._intake = Intake(
+            policy, emit, sessions=sessions, health=self._health, peers=self._peers, ladder=self._ladder,
+            ledger=ledger, phone=phone,
+        )  # fmt: skip
         self._cleanup = Cleanup(
             policy, clock, emit, journal, backend, sessions=sessions, actions=actions, ledger=ledger, owner=self.owner
         )
@@ -169,22 +170,7 @@ class SessionManager:
 
     def observe_nowait(self, event: Event) -> None:
         """:meth:`observe` for callers that cannot await (log followers, callbacks)."""
-        if isinstance(event, DecryptError):
-            self._on_error(event)
-        elif isinstance(event, DecryptOk):
-            event = self._emit(event)
-            if event.message_id is not None:
-                self._ledger.resolve(event.session, event.peer, event.message_id, "resolved_sender")
-        elif isinstance(event, ConnectionChanged):
-            self._on_connection(event)
-        elif isinstance(event, PhoneAnswered):
-            event = self._emit(event)
-            self._ledger.resolve(event.session, event.peer, event.message_id, "resolved_phone")
-        elif isinstance(event, PhoneStatus):
-            event = self._emit(event)
-            self._phone.status(event.session, online=event.online)
-        else:
-            raise TypeError(f"{type(event).__name__} is a decision, not an observation the manager can take")
+        self._intake.observe(event)
 
     async def handle_crypto_error(
         self,
@@ -228,53 +214,6 @@ class SessionManager:
     async def phone_answered(self, session: str, message_id: str, peer: str | None = None) -> None:
         """The phone sent a message we could not decrypt: it ends as ``resolved_phone``."""
         await self.observe(PhoneAnswered(session=session, peer=peer, message_id=message_id))
-
-    def _on_error(self, event: DecryptError) -> None:
-        if event.category is Category.DECRYPT_FAILED:
-            # the default (or a generic wrapper): the texts, the error class and
-            # the logged causes may say more
-            event = dataclasses.replace(
-                event,
-                category=classify_texts([event.error, event.error_type or "", *event.causes], signal_layer=True),
-            )
-        event = self._emit(event)
-        if not event.category.is_crypto:
-            return
-        state = self._sessions.state(event.session)
-        now = to_ns(event.t)
-        weight = self.policy.weight(event.category)
-        state.count_error(event, now, weight)
-        if state.persisted is None:
-            self._sessions.persist(state)  # a session that failed at all is worth a row in the store
-        if event.category is Category.UNAVAILABLE:
-            self._on_unavailable(state, event)
-            return
-        if weight == 0:
-            return  # benign (a duplicate frame): no health change, nothing to repair
-        if state.healthy and state.window.weight(now) >= self.policy.unhealthy_threshold:
-            self._health.turn_unhealthy(state, now)
-        if state.status not in _CONNECTED:
-            if event.peer is not None and event.message_id is not None:
-                self._ledger.lost_now(event)  # nothing will recover it now
-            return
-        self._peers.on_error(state, event, now, weight)
-        self._ladder.maybe_regenerate(state, now)
-
-    def _on_unavailable(self, state: SessionState, event: DecryptError) -> None:
-        # not a crypto failure: no health weight, no receipt, no reset; only the phone can help
-        if state.status in _CONNECTED:
-            self._peers.on_unavailable(event)
-        elif event.peer is not None and event.message_id is not None:
-            self._ledger.lost_now(event)
-
-    def _on_connection(self, event: ConnectionChanged) -> None:
-        event = self._emit(event)
-        state = self._sessions.state(event.session)
-        if event.open and state.status.is_down:
-            # re-paired with fresh keys: the old incident is over
-            state.forget_incident()
-            state.record = state.record.evolve(corrupted_since=None, cleaned=False)
-            self._sessions.set_status(state, Status.HEALTHY)
 
     # --- the seed's API -----------------------------------------------------------
 

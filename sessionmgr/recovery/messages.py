@@ -158,7 +158,7 @@ class MessageLedger:
         if self._open.get(key) is not entry:
             return
         now = self._clock.monotonic() if t is None else t
-        waited = max(0.0, now - entry.first_t)
+        waited = round(max(0.0, now - entry.first_t), 9)  # whole ns, as the clock counts: no float dust
         del self._open[key]
         if self._by_id.get((key[0], key[2])) == key:
             del self._by_id[(key[0], key[2])]
