@@ -90,7 +90,7 @@ class SessionManager:
         #: who holds cleanup leases in a store shared by several processes
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
         policy, clock = self.policy, self.clock
-        self._emit = emit = Publisher(clock, self.bus)
+        self._emit = emit = Publisher(clock, self.bus, advisory=advisory)
         self._tasks = tasks = TaskSupervisor(clock)
         # Writes made in one step of the loop go to the store as one transaction.
         self._journal = journal = Journal(self.store, self.pseudonymizer)
