@@ -126,8 +126,10 @@ class PeerRepair:
         try:
             if reset:
                 self._emit(PeerSessionReset(session=session, peer=peer))
-                reset_call = lambda: backend.reset_peer_session(session, peer)  # noqa: E731
-                if not await self._actions.act("reset_peer_session", session, peer, reset_call):
+                reset_done = await self._actions.act(
+                    "reset_peer_session", session, peer, lambda: backend.reset_peer_session(session, peer)
+                )
+                if not reset_done:
                     return
             self._emit(ResendRequested(session=session, peer=peer, message_id=message_id))
             await self._actions.act(
