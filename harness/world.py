@@ -14,9 +14,10 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from harness.delivery import DeliveryLedger, Message
-from harness.parties import Bot, Peer
+from harness.parties import Bot, Peer, Phone
 from harness.population import Population
 from harness.prekeys import PREKEY_BATCH, PrekeyServer
 from harness.protocol import (
@@ -32,13 +33,20 @@ from harness.protocol import (
     root_key,
 )
 from harness.world_backend import WorldBackend
+from sessionmgr.categories import Category
 from sessionmgr.classify import classify_texts
 from sessionmgr.clock import LoopClock
 from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event
 
-__all__ = ["Bot", "Message", "Observer", "Peer", "SimWorld", "WorldBackend", "WorldConfig"]
+__all__ = ["ABSENT", "Bot", "Message", "Observer", "Peer", "Phone", "SimWorld", "WorldBackend", "WorldConfig"]
 
 Observer = Callable[[Event], None]
+
+#: Baileys' text for a stanza with no encrypted payload (``src/Utils/decode-wa-message.ts`` L52).
+ABSENT: Final = "Message absent from node"
+#: A sender rebuilds its session for a retry receipt without keys at most once an hour per peer
+#: (whatsmeow ``retry.go`` L158 ``recreateSessionTimeout``, L160-L177 ``shouldRecreateSession``).
+SENDER_RECREATE_INTERVAL: Final = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +61,11 @@ class WorldConfig:
     repair_delay: float = 1800.0
     #: Delay between the server's "prekeys low" notice and the bot's upload.
     refill_delay: float = 60.0
+    #: How long the bot's phone takes to answer a placeholder-resend request. Neither client
+    #: states it; Baileys stops waiting after 8 s (``messages-recv.ts`` L220-L225), so a few seconds.
+    phone_delay: float = 2.0
+    #: Sessions whose phone is offline from the start (the rest start online).
+    phones_offline: tuple[str, ...] = ()
 
 
 class SimWorld:
@@ -84,6 +97,7 @@ class SimWorld:
             self.bots[session] = self._new_bot(session)
         for info in population.peers:
             self.peers[info.jid] = Peer(info, info.session, self._bytes())
+        self.phones = {session: Phone(online=session not in self.config.phones_offline) for session in self.bots}
 
     @property
     def messages(self) -> dict[str, Message]:
@@ -117,9 +131,10 @@ class SimWorld:
         """The server hands out one one-time prekey id (and the signed prekey id)."""
         return self.prekey_server.fetch_bundle(self.bots[session])
 
-    def _start_session(self, peer: Peer) -> SendingSession:
+    def _start_session(self, peer: Peer, bundle: tuple[int | None, int] | None = None) -> SendingSession:
+        """A new sending session from ``bundle`` (a retry receipt's keys) or one the server hands out."""
         bot = self.bots[peer.session]
-        prekey_id, signed_id = self.fetch_bundle(peer.session)
+        prekey_id, signed_id = bundle or self.fetch_bundle(peer.session)
         prekey = bot.keys.prekeys.get(prekey_id) if prekey_id is not None else None
         # A sender only has the server's copy; a prekey id the bot lost still
         # "exists" on the server, so model its public part as a fresh secret.
@@ -136,13 +151,20 @@ class SimWorld:
         """``jid`` sends a new message to its bot."""
         peer = self.peers[jid]
         message = self.ledger.new(peer.session, jid, self.now(), plaintext)
-        if not self.bots[peer.session].connected:
+        bot = self.bots[peer.session]
+        if not bot.connected:
             self.ledger.lose(message, "session disconnected")
             return message
+        if bot.absent_next > 0:
+            bot.absent_next -= 1
+            message.unavailable = True
         self._transmit(peer, message)
         return message
 
     def _transmit(self, peer: Peer, message: Message) -> None:
+        if message.unavailable:
+            self._absent(peer, message)
+            return
         session = peer.sending or self._start_session(peer)
         frame = encrypt(session, peer.info.jid, message.id, peer.identity, message.plaintext)
         peer.last_frame = frame
@@ -166,7 +188,23 @@ class SimWorld:
         if plaintext != message.plaintext:
             raise AssertionError("decrypted to the wrong plaintext")  # the crypto itself is broken
         self.ledger.delivered(message, self.now())
-        self._stamp(DecryptOk(session=bot.session, peer=peer.info.jid, message_type=frame.type))
+        self._stamp(DecryptOk(session=bot.session, peer=peer.info.jid, message_type=frame.type, message_id=message.id))
+
+    def _absent(self, peer: Peer, message: Message) -> None:
+        """The stanza reaches the bot with no payload: the server has nothing to decrypt."""
+        if not self.bots[peer.session].connected:
+            return
+        self.ledger.failed(message, Category.UNAVAILABLE.value)
+        self._stamp(
+            DecryptError(
+                session=peer.session,
+                peer=peer.info.jid,
+                error=ABSENT,
+                error_type="Error",
+                message_id=message.id,
+                category=classify_texts([ABSENT]),
+            )
+        )
 
     def _failed(self, bot: Bot, peer: Peer, frame: Frame, message: Message, error: Exception) -> None:
         causes = tuple(js_error_text(c) for c in getattr(error, "causes", ()))
@@ -196,30 +234,67 @@ class SimWorld:
 
     # --- what the backend does ---------------------------------------------------------
 
-    def resend(self, session: str, jid: str, message_id: str | None) -> None:
-        """A retry receipt reaches the sender; it resends after the round trip.
+    def resend(self, session: str, jid: str, message_id: str | None, *, with_keys: bool = False) -> None:
+        """A retry receipt reaches the sender; it resends the same message id after the round trip.
 
-        From the second receipt for a message on, the sender starts a fresh
-        session from a new prekey bundle, as WhatsApp clients do.
+        As whatsmeow's sender does (``retry.go`` L302-L322): with keys attached the
+        sender builds a new session from that bundle; without, it rebuilds from a
+        server bundle only when it has no session, or from the receipt's 2nd count
+        when it last did so over an hour ago; otherwise it re-encrypts on the
+        session it has, and a broken session keeps failing. The server still has
+        no payload for an unavailable message, however often it is resent.
         """
         peer = self.peers[jid]
         message = self.messages.get(message_id) if message_id else self.ledger.last_pending(jid)
-        if message is None or message.status != "pending":
+        if message is None or message.status != "pending" or message.sender_gave_up:
             return
         message.resends += 1
-        if message.resends > self.config.max_resends:
-            self.ledger.lose(message, f"sender gave up after {self.config.max_resends} retry receipts")
+        count = message.resends
+        if count > self.config.max_resends:
+            message.sender_gave_up = f"sender gave up after {self.config.max_resends} retry receipts"
             return
-        fresh = message.resends >= 2
+        bundle = self._receipt_bundle(session) if with_keys else None
 
         def resend_now() -> None:
             if message.status != "pending" or not self.bots[session].connected:
                 return
-            if fresh:
+            if bundle is not None:
+                self._start_session(peer, bundle)
+            elif peer.sending is None or (count >= 2 and self._sender_may_recreate(peer)):
+                peer.recreated_at = self.now()
                 peer.sending = None
             self._transmit(peer, message)
 
         self.loop.call_later(self.config.resend_latency, resend_now)
+
+    def _receipt_bundle(self, session: str) -> tuple[int | None, int]:
+        bot = self.bots[session]
+        return self.prekey_server.generate_one(bot), bot.signed_id
+
+    def _sender_may_recreate(self, peer: Peer) -> bool:
+        return peer.recreated_at is None or self.now() - peer.recreated_at > SENDER_RECREATE_INTERVAL
+
+    def ask_phone(self, session: str, jid: str, message_id: str | None) -> None:
+        """A placeholder-resend request reaches the bot's phone, which answers after ``phone_delay``.
+
+        A phone offline when the request arrives never sees it (an assumption: neither
+        client's source says whether the server queues it), nor answers when it goes
+        offline before its answer is due.
+        """
+        phone = self.phones[session]
+        message = self.messages.get(message_id) if message_id else self.ledger.last_pending(jid)
+        if not phone.online or message is None:
+            return
+        phone.requests += 1
+        self.loop.call_later(self.config.phone_delay, self._phone_answers, session, message)
+
+    def _phone_answers(self, session: str, message: Message) -> None:
+        phone = self.phones[session]
+        if not phone.online or not self.bots[session].connected or message.status != "pending":
+            return
+        phone.answered += 1
+        self.ledger.delivered(message, self.now(), via="phone")
+        self._stamp(DecryptOk(session=session, peer=message.peer, message_type="phone", message_id=message.id))
 
     def top_up_prekeys(self, session: str, count: int) -> None:
         """Upload ``count`` more one-time prekeys to the server, keeping every existing key."""
