@@ -21,11 +21,13 @@ from sessionmgr.events import Event
 from sessionmgr.manager import SessionManager
 from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
-from sessionmgr.report.builder import ReportRecorder
+from sessionmgr.report.builder import ReportParts, build_report
+from sessionmgr.report.recorder import ReportRecorder
 from sessionmgr.store import MemoryStore, Store
 
-__all__ = ["SimConfig", "SimResult", "run_simulation", "simulate"]
+__all__ = ["Progress", "SimConfig", "SimResult", "run_simulation", "run_simulation_result", "simulate"]
 
+#: Told the fraction of the simulated time done so far, from 0 to 1.
 Progress = Callable[[float], None]
 
 
@@ -67,7 +69,10 @@ class SimConfig:
 
 @dataclass(slots=True)
 class SimResult:
+    """A finished run: its report, what it was built from, and the world and manager for tests to inspect."""
+
     report: dict[str, Any]
+    parts: ReportParts
     world: SimWorld
     manager: SessionManager | None
     events: list[Event] | None = None
@@ -134,9 +139,14 @@ async def simulate(
         if manager is not None:
             await manager.aclose()
     world.finish()
-    report = recorder.report(source=config.source(), delivery=world.delivery(), sessions=list(population.sessions))
-    report["input"] = {"events": recorder.events, "messages": len(world.messages), "rejected": []}
-    return SimResult(report, world, manager, events)
+    parts = ReportParts(
+        recorder,
+        source=config.source(),
+        input={"events": recorder.events, "messages": len(world.messages), "rejected": []},
+        delivery=world.delivery(),
+        sessions=list(population.sessions),
+    )
+    return SimResult(build_report(parts), parts, world, manager, events)
 
 
 def run_simulation(
@@ -150,5 +160,16 @@ def run_simulation(
 
     ``datetime.now()`` and log-record times follow virtual time during the run.
     """
+    return run_simulation_result(config, progress=progress, store=store, subscribers=subscribers).report
+
+
+def run_simulation_result(
+    config: SimConfig,
+    *,
+    progress: Progress | None = None,
+    store: Store | None = None,
+    subscribers: tuple[Callable[[Event], None], ...] = (),
+) -> SimResult:
+    """As :func:`run_simulation`, but the whole result, so a caller can build the report again with more sections."""
     with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=DEFAULT_EPOCH, freeze_wall_clock=True)) as runner:
-        return runner.run(simulate(config, progress=progress, store=store, subscribers=subscribers)).report
+        return runner.run(simulate(config, progress=progress, store=store, subscribers=subscribers))
