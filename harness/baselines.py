@@ -52,6 +52,7 @@ class _Actions:
     """
 
     def __init__(self, world: SimWorld, backend: WorldBackend) -> None:
+        world.trust_on_first_use = True  # both clients' default: see SimWorld._trust_new_identity
         self.world = world
         self.backend = backend
         self.failed = 0
@@ -210,7 +211,11 @@ class BaileysDefaults:
         """``shouldRecreateSession`` (``message-retry-manager.ts`` L141-L184) without the dead MAC branch."""
         now = self.actions.now()
         previous = self._recreated.get(peer)
-        if not self.actions.has_session(session, peer) or previous is None or now - previous > BAILEYS_RECREATE_INTERVAL:
+        if (
+            not self.actions.has_session(session, peer)
+            or previous is None
+            or now - previous > BAILEYS_RECREATE_INTERVAL
+        ):
             self._recreated[peer] = now
             return True
         return False

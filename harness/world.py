@@ -97,6 +97,9 @@ class SimWorld:
             self.bots[session] = self._new_bot(session)
         for info in population.peers:
             self.peers[info.jid] = Peer(info, info.session, self._bytes())
+        #: Accept a peer's new identity key, as both real clients do by default (the recovery
+        #: drivers of harness.baselines turn it on); off, libsignal-node raises UntrustedIdentityKeyError.
+        self.trust_on_first_use = False
         self.phones = {session: Phone(online=session not in self.config.phones_offline) for session in self.bots}
 
     @property
@@ -178,6 +181,8 @@ class SimWorld:
         if not bot.connected:
             return
         bot.keys.console.clear()
+        if self.trust_on_first_use and frame.type == "pkmsg":
+            self._trust_new_identity(bot, frame)
         try:
             plaintext, _ = decrypt(bot.keys, frame)
         except (SignalError, BadMac) as error:  # Bad MAC on the pkmsg path is a plain Error in Node
@@ -205,6 +210,16 @@ class SimWorld:
                 category=classify_texts([ABSENT]),
             )
         )
+
+    @staticmethod
+    def _trust_new_identity(bot: Bot, frame: Frame) -> None:
+        # Baileys' isTrustedIdentity always says yes and saveIdentity drops the old session
+        # (src/Signal/libsignal.ts L482-L500); whatsmeow with AutoTrustIdentity (default true,
+        # client.go L287) clears the stored identity and decrypts again (message.go L590-L596).
+        trusted = bot.keys.trusted.get(frame.sender)
+        if trusted is not None and trusted != frame.identity:
+            del bot.keys.trusted[frame.sender]
+            bot.keys.records.pop(frame.sender, None)
 
     def _failed(self, bot: Bot, peer: Peer, frame: Frame, message: Message, error: Exception) -> None:
         causes = tuple(js_error_text(c) for c in getattr(error, "causes", ()))
