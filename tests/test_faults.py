@@ -135,7 +135,7 @@ async def test_out_of_order_frames_use_skipped_keys(world_factory: Callable[...,
     assert decrypt(bot.keys, early)[0] == b"early"
 
 
-def test_phone_offline_spell_naming_an_unknown_session_is_refused() -> None:
+async def test_phone_offline_spell_naming_an_unknown_session_is_refused() -> None:
     """A plan's phone offline spell must name a session of the world."""
     from harness.faults import FaultPlan, PhoneOffline
 
