@@ -169,7 +169,7 @@ async def simulate(
         recorder,
         source=config.source(),
         input={"events": recorder.events, "messages": len(world.messages), "rejected": []},
-        delivery=world.delivery(),
+        delivery=world.ledger.report(),
         sessions=list(population.sessions),
     )
     return SimResult(build_report(parts), parts, world, manager, events, backend, driver)

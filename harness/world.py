@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from harness.delivery import DeliveryLedger, Message
+from harness.keyring import regenerate, trust_new_identity
 from harness.parties import Bot, Peer, Phone
+from harness.phone import PhoneLine
 from harness.population import Population
 from harness.prekeys import PREKEY_BATCH, PrekeyServer
 from harness.protocol import (
@@ -100,7 +101,12 @@ class SimWorld:
         #: Accept a peer's new identity key, as both real clients do by default (the recovery
         #: drivers of harness.baselines turn it on); off, libsignal-node raises UntrustedIdentityKeyError.
         self.trust_on_first_use = False
-        self.phones = {session: Phone(online=session not in self.config.phones_offline) for session in self.bots}
+        self.phone_line = PhoneLine(self.bots, self.config.phones_offline, self.config.phone_delay, self._phone_answers)
+
+    @property
+    def phones(self) -> dict[str, Phone]:
+        """Each session's phone, online or not."""
+        return self.phone_line.phones
 
     @property
     def messages(self) -> dict[str, Message]:
@@ -182,7 +188,7 @@ class SimWorld:
             return
         bot.keys.console.clear()
         if self.trust_on_first_use and frame.type == "pkmsg":
-            self._trust_new_identity(bot, frame)
+            trust_new_identity(bot.keys, frame)
         try:
             plaintext, _ = decrypt(bot.keys, frame)
         except (SignalError, BadMac) as error:  # Bad MAC on the pkmsg path is a plain Error in Node
@@ -211,16 +217,6 @@ class SimWorld:
             )
         )
 
-    @staticmethod
-    def _trust_new_identity(bot: Bot, frame: Frame) -> None:
-        # Baileys' isTrustedIdentity always says yes and saveIdentity drops the old session
-        # (src/Signal/libsignal.ts L482-L500); whatsmeow with AutoTrustIdentity (default true,
-        # client.go L287) clears the stored identity and decrypts again (message.go L590-L596).
-        trusted = bot.keys.trusted.get(frame.sender)
-        if trusted is not None and trusted != frame.identity:
-            del bot.keys.trusted[frame.sender]
-            bot.keys.records.pop(frame.sender, None)
-
     def _failed(self, bot: Bot, peer: Peer, frame: Frame, message: Message, error: Exception) -> None:
         causes = tuple(js_error_text(c) for c in getattr(error, "causes", ()))
         name = getattr(error, "name", type(error).__name__)
@@ -243,10 +239,6 @@ class SimWorld:
         """End of the run: every message still pending is lost, with why."""
         self.ledger.finish()
 
-    def delivery(self) -> dict[str, object]:
-        """Sent, delivered, lost (by reason) and recovery delays, for the report."""
-        return self.ledger.report()
-
     # --- what the backend does ---------------------------------------------------------
 
     def resend(self, session: str, jid: str, message_id: str | None, *, with_keys: bool = False) -> None:
@@ -268,7 +260,8 @@ class SimWorld:
         if count > self.config.max_resends:
             message.sender_gave_up = f"sender gave up after {self.config.max_resends} retry receipts"
             return
-        bundle = self._receipt_bundle(session) if with_keys else None
+        bot = self.bots[session]
+        bundle = (self.prekey_server.generate_one(bot), bot.signed_id) if with_keys else None
 
         def resend_now() -> None:
             if message.status != "pending" or not self.bots[session].connected:
@@ -282,32 +275,18 @@ class SimWorld:
 
         self.loop.call_later(self.config.resend_latency, resend_now)
 
-    def _receipt_bundle(self, session: str) -> tuple[int | None, int]:
-        bot = self.bots[session]
-        return self.prekey_server.generate_one(bot), bot.signed_id
-
     def _sender_may_recreate(self, peer: Peer) -> bool:
         return peer.recreated_at is None or self.now() - peer.recreated_at > SENDER_RECREATE_INTERVAL
 
     def ask_phone(self, session: str, jid: str, message_id: str | None) -> None:
-        """A placeholder-resend request reaches the bot's phone, which answers after ``phone_delay``.
-
-        A phone offline when the request arrives never sees it (an assumption: neither
-        client's source says whether the server queues it), nor answers when it goes
-        offline before its answer is due.
-        """
-        phone = self.phones[session]
+        """A placeholder-resend request reaches the bot's phone (see :class:`~harness.phone.PhoneLine`)."""
         message = self.messages.get(message_id) if message_id else self.ledger.last_pending(jid)
-        if not phone.online or message is None:
-            return
-        phone.requests += 1
-        self.loop.call_later(self.config.phone_delay, self._phone_answers, session, message)
+        if message is not None:
+            self.phone_line.ask(session, message)
 
     def _phone_answers(self, session: str, message: Message) -> None:
-        phone = self.phones[session]
-        if not phone.online or not self.bots[session].connected or message.status != "pending":
+        if not self.bots[session].connected or message.status != "pending":
             return
-        phone.answered += 1
         self.ledger.delivered(message, self.now(), via="phone")
         self._stamp(DecryptOk(session=session, peer=message.peer, message_type="phone", message_id=message.id))
 
@@ -315,23 +294,9 @@ class SimWorld:
         """Upload ``count`` more one-time prekeys to the server, keeping every existing key."""
         self.prekey_server.upload(self.bots[session], count)
 
-    def reset_peer(self, session: str, jid: str) -> None:
-        keys = self.bots[session].keys
-        keys.records.pop(jid, None)
-        keys.trusted.pop(jid, None)  # accept the peer's identity afresh
-
     def regenerate(self, session: str) -> None:
-        """New signed prekey (the previous kept for messages in flight) and a fresh prekey pool."""
-        bot = self.bots[session]
-        bot.signed_id += 1
-        bot.keys.signed_prekeys = {k: v for k, v in bot.keys.signed_prekeys.items() if k == bot.signed_id - 1} | {
-            bot.signed_id: self._bytes()
-        }
-        bot.keys.prekeys.clear()
-        bot.server_prekeys.clear()
-        bot.last_resort = None
-        bot.refill_lost = False
-        self.prekey_server.upload(bot, PREKEY_BATCH * 2)
+        """New signed prekey and a fresh prekey pool (:func:`harness.keyring.regenerate`)."""
+        regenerate(self.bots[session], self.prekey_server, self._bytes)
 
     def disconnect(self, session: str) -> None:
         bot = self.bots[session]
@@ -348,24 +313,6 @@ class SimWorld:
             if peer.session == session:
                 peer.sending = None
         self._stamp(ConnectionChanged(session=session, open=True))
-
-    def export_keys(self, session: str) -> bytes:
-        keys = self.bots[session].keys
-        return json.dumps(
-            {
-                "identity": keys.identity.hex(),
-                "signed_prekeys": {k: v.hex() for k, v in keys.signed_prekeys.items()},
-                "prekeys": {k: v.hex() for k, v in keys.prekeys.items()},
-                "sessions": {p: [s.chain_key.hex() for s in r.sessions] for p, r in keys.records.items()},
-            },
-            sort_keys=True,
-        ).encode()
-
-    def purge_keys(self, session: str) -> None:
-        keys = self.bots[session].keys
-        keys.records.clear()
-        keys.prekeys.clear()
-        keys.trusted.clear()
 
     def backend_should_fail(self, method: str, session: str) -> bool:
         until = self.failed_backend.get((method, session))

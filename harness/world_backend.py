@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from harness.keyring import export_keys, purge_keys, reset_peer
 from sessionmgr.backend import BackendError
 
 if TYPE_CHECKING:  # the world re-exports this class, so import it only for types
@@ -46,7 +47,7 @@ class WorldBackend:
     async def reset_peer_session(self, session: str, peer: str) -> None:
         self._check("reset_peer_session", session)
         self.calls["reset_peer_session"] += 1
-        self.world.reset_peer(session, peer)
+        reset_peer(self.world.bots[session].keys, peer)
 
     async def regenerate_keys(self, session: str) -> None:
         self._check("regenerate_keys", session, needs_connection=True)
@@ -60,8 +61,8 @@ class WorldBackend:
 
     async def export_keys(self, session: str) -> bytes:
         self._check("export_keys", session)
-        return self.world.export_keys(session)
+        return export_keys(self.world.bots[session].keys)
 
     async def purge_keys(self, session: str) -> None:
         self._check("purge_keys", session)
-        self.world.purge_keys(session)
+        purge_keys(self.world.bots[session].keys)

@@ -80,7 +80,7 @@ async def test_every_message_ends_delivered_or_lost_with_a_reason(world_factory:
     statuses = {m.status for m in world.messages.values()}
     assert statuses <= {"delivered", "lost"}
     assert all(m.reason for m in world.messages.values() if m.status == "lost")
-    delivery = world.delivery()
+    delivery = world.ledger.report()
     assert delivery["sent"] == delivery["delivered"] + delivery["lost"]  # type: ignore[operator]
 
 

@@ -92,7 +92,7 @@ async def test_phone_answers_after_its_delay_with_the_message_id(world_factory: 
     assert (message.via, message.delivered_at) == ("phone", start + 4.0)
     [ok] = oks(events)
     assert (ok.message_id, ok.message_type) == (message.id, "phone")
-    assert world.delivery()["delivered_by_phone"] == 1
+    assert world.ledger.report()["delivered_by_phone"] == 1
 
 
 async def test_offline_phone_never_answers(world_factory: Callable[..., SimWorld]) -> None:
