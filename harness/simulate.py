@@ -24,6 +24,7 @@ from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.report.builder import ReportParts, build_report
 from sessionmgr.report.recorder import ReportRecorder
+from sessionmgr.stats import StatsCollector
 from sessionmgr.store import MemoryStore, Store
 
 __all__ = ["RECOVERIES", "Progress", "SimConfig", "SimResult", "run_simulation", "run_simulation_result", "simulate"]
@@ -123,6 +124,7 @@ async def simulate(
     manager: SessionManager | None = None
     driver: Driver | None = None
     backend = WorldBackend(world)
+    stats = StatsCollector() if config.recovery == "ours" else None  # shared with the recorder: counted once
     if config.recovery in BASELINES:
         driver = BASELINES[config.recovery](world, backend)
     elif config.recovery == "ours":
@@ -134,9 +136,10 @@ async def simulate(
             bus=bus,
             rng=random.Random(manager_seed),
             pseudonymizer=config.pseudonymizer(),
+            stats=stats,
         )
         world.observer = manager.observe_nowait
-    recorder = ReportRecorder(origin=loop.time(), stats=manager.stats if manager is not None else None)
+    recorder = ReportRecorder(origin=loop.time(), stats=stats)
     bus.subscribe(recorder)
     if driver is not None:
         bus.subscribe(driver.observe)
