@@ -110,8 +110,9 @@ async def test_failing_regeneration_ends_in_cleanup_and_repair(
     async with manager_factory(world, policy=Policy(peer_reset_after=100)) as manager:
         for jid in sorted(world.peers):
             world.send(jid, b"hi")
-        for _ in range(6):
-            FAULTS["corrupt_chain_key"](world, "bot-01", world.rng)
+        for record in world.bots["bot-01"].keys.records.values():  # every peer's chain, not six random picks
+            stored = record.sessions[0]
+            stored.chain_key = bytes(b ^ 0xFF for b in stored.chain_key)
         for jid in sorted(world.peers):
             world.send(jid, b"broken")
         await asyncio.sleep(5)
