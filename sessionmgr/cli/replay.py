@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from sessionmgr.cli.console import show
 from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_store_option, reading_options, write
 from sessionmgr.cli.progress import bytes_bar
 from sessionmgr.policy import Policy, PolicyError
 from sessionmgr.report.builder import build_report
 from sessionmgr.report.compare import what_if_row
 from sessionmgr.report.html import render_html
-from sessionmgr.report.text import render_text, what_if_table
+from sessionmgr.report.text import summary
 from sessionmgr.trace.readers import Reader, ReadError
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def replay(
     from harness.replay import run_replay
 
     candidates = policies_to_compare(policies, sweep)
-    show = not quiet and json_out != "-"
+    visible = not quiet and json_out != "-"
     if store_url is not None and len(candidates) > 1:
         raise click.UsageError("--store keeps one policy's decisions: drop --store to compare policies")
     results: list[tuple[str, ReplayResult]] = []
@@ -84,7 +85,7 @@ def replay(
         total = sum(p.stat().st_size for p in paths)
         store = open_store_option(store_url)
         try:
-            with bytes_bar(f"replaying ({name})" if show else None, readers, total) as progress:
+            with bytes_bar(f"replaying ({name})" if visible else None, readers, total) as progress:
                 result = run_replay(readers, policy=policy, tail=tail, store=store, progress=progress)
         except ReadError as exc:
             raise click.ClickException(str(exc)) from None
@@ -97,32 +98,12 @@ def replay(
         report = build_report(results[0][1].parts, what_if=rows)
     if json_out:
         write(json_out, json.dumps(report, indent=2), "JSON report")
+    # with --policy or --sweep, say which policy the summary and the page are from
+    named = results[0][0] if policies or sweep else None
     if html_out:
-        write(html_out, render_html(report), "HTML report")
+        write(html_out, render_html(report, policy=named), "HTML report")
     if not quiet:
-        out = [render_text(report)]
-        if len(results) > 1:
-            out.append(what_if_table(report["what_if"]))
-        click.echo("\n".join(out), err=json_out == "-")
-
-
-def _policies(paths: tuple[Path, ...], sweep: str | None) -> list[tuple[str, Policy]]:
-    base = [(p.stem, load_policy(p)) for p in paths] or [("default", load_policy(None))]
-    if sweep is None:
-        return base
-    knob, sep, values = sweep.partition("=")
-    if not sep or not values:
-        raise click.BadParameter("expected KNOB=V1,V2,...", param_hint="--sweep")
-    out: list[tuple[str, Policy]] = []
-    for value in values.split(","):
-        try:
-            policy = base[0][1].with_env({f"SESSIONMGR_{knob.strip().upper()}": value.strip()})
-        except PolicyError as exc:
-            raise click.BadParameter(str(exc), param_hint="--sweep") from None
-        if knob.strip() not in policy.to_dict():
-            raise click.BadParameter(f"unknown policy field {knob.strip()!r}", param_hint="--sweep")
-        out.append((f"{knob.strip()}={value.strip()}", policy))
-    return out
+        show(summary(report, policy=named), err=json_out == "-")
 
 
 def policies_to_compare(paths: tuple[Path, ...], sweep: str | None) -> list[tuple[str, Policy]]:

@@ -11,13 +11,14 @@ from typing import Any
 
 import click
 
+from sessionmgr.cli.console import show
 from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_out, open_store_option, write
-from sessionmgr.cli.progress import fraction_bar
+from sessionmgr.cli.progress import EventCounter, fraction_bar
 from sessionmgr.events import Event
 from sessionmgr.report.builder import build_report
 from sessionmgr.report.compare import comparison
 from sessionmgr.report.html import render_html
-from sessionmgr.report.text import render_text
+from sessionmgr.report.text import summary
 
 __all__ = ["simulate"]
 
@@ -108,7 +109,7 @@ def simulate(
         policy=load_policy(policy_path),
         manager=not no_manager,
     )
-    show = not quiet and json_out != "-"
+    visible = not quiet and json_out != "-"
     store = open_store_option(store_url)
     subscribers: list[Callable[[Event], None]] = []
     with contextlib.ExitStack() as stack:
@@ -118,7 +119,10 @@ def simulate(
             handle = stack.enter_context(open_out(trace_out, "trace"))
             subscribers.append(TraceWriter(handle, config.pseudonymizer(), source={"source": config.source()}))
         try:
-            with fraction_bar("simulating" if show else None) as progress:
+            counter = EventCounter()
+            with fraction_bar("simulating" if visible else None, counter) as progress:
+                if progress is not None:
+                    subscribers.append(counter)
                 result = run_simulation_result(config, progress=progress, store=store, subscribers=tuple(subscribers))
         finally:
             close_store(store)
@@ -127,8 +131,10 @@ def simulate(
     baseline: dict[str, Any] | None = None
     report = result.report
     if compare and not no_manager:
-        with fraction_bar("baseline (no manager)" if show else None) as progress:
-            baseline = run_simulation(dataclasses.replace(config, manager=False), progress=progress)
+        counter = EventCounter()
+        with fraction_bar("baseline (no manager)" if visible else None, counter) as progress:
+            baseline = run_simulation(dataclasses.replace(config, manager=False), progress=progress,
+                                      subscribers=(counter,) if progress is not None else ())  # fmt: skip
         assert result.parts.delivery is not None  # a simulation always accounts for its messages
         report = build_report(result.parts, comparison=comparison(result.parts.delivery, baseline["delivery"]))
     if json_out:
@@ -136,4 +142,4 @@ def simulate(
     if html_out:
         write(html_out, render_html(report, compare=baseline), "HTML report")
     if not quiet:
-        click.echo(render_text(report, compare=baseline), err=json_out == "-")
+        show(summary(report, compare=baseline), err=json_out == "-")
