@@ -47,8 +47,10 @@ SPAN_COLOURS: Final = {
 W: Final = 1000  # viewBox width of every plot
 LEFT: Final = 96  # room for the y labels (session names)
 RIGHT: Final = 16
-_MARK: Final = 9.0  # marker size; markers closer than this on one row are moved apart
+_MARK: Final = 9.0  # marker size
 _ROW: Final = 24
+# Centres of two marks on one row are at least this far apart (the widest shape with its outline, and air).
+_GAP: Final = _MARK + 4.0
 _MAX_ROWS: Final = 60
 
 
@@ -174,21 +176,24 @@ def swimlane(report: dict[str, Any], clock: Clock) -> tuple[str, int]:
                     f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(1.5, x1 - x0):.1f}" height="{_ROW - 6}" '
                     f'fill="{colour}" data-span="{key}"><title>{esc(tip)}</title></rect>'
                 )
-        parts.extend(_marks(sorted(marks.get(name, [])), axis, clock, name, y + _ROW / 2))
+        parts.extend(_marks(sorted(marks.get(name, [])), axis, clock, name, y + _ROW / 2, i))
     parts.append("</svg>")
     return "".join(parts), len(names) - len(shown)
 
 
-def _marks(items: list[tuple[float, str, str]], axis: _Axis, clock: Clock, name: str, cy: float) -> list[str]:
+def _marks(items: list[tuple[float, str, str]], axis: _Axis, clock: Clock, name: str, cy: float, row: int) -> list[str]:
     """Markers on one row, moved apart where they would overlap (their tooltips keep the exact time)."""
     out: list[str] = []
     last = -1e9
     for t, kind, text in items:
-        x = max(axis.x(t), last + _MARK + 1.5)
+        x = max(axis.x(t), last + _GAP)
         last = x
         colour, shape, _ = ACTION_MARKS[kind]
         tip = esc(f"{name}: {text} at {clock.full(t)}")
-        out.append(f'<g class="mark" data-kind="{kind}"><title>{tip}</title>{_shape(shape, x, cy, colour)}</g>')
+        out.append(
+            f'<g class="mark" data-kind="{kind}" data-row="{row}" data-x="{x:.1f}"><title>{tip}</title>'
+            f"{_shape(shape, x, cy, colour)}</g>"
+        )
     return out
 
 

@@ -28,7 +28,7 @@ body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin:
 h1 { font-size: 20px; margin: 0 0 2px; } h2 { font-size: 16px; margin: 22px 0 6px; }
 .sub { color: var(--muted); margin: 0 0 10px; }
 .tiles { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0; }
-.tile { border: 1px solid var(--line); border-radius: 6px; padding: 6px 12px; min-width: 150px; flex: 1 1 150px; }
+.tile { border: 1px solid var(--line); border-radius: 6px; padding: 6px 12px; min-width: 130px; flex: 1 1 130px; }
 .tile b { display: block; font-size: 20px; } .tile span { color: var(--muted); font-size: 12px; }
 .todo { border-left: 4px solid #e6a100; background: #fff8e6; padding: 6px 12px; margin: 8px 0; }
 .todo ol { margin: 4px 0; padding-left: 20px; } .todo li { margin: 2px 0; }
@@ -49,15 +49,17 @@ ul.legend li { display: inline-flex; align-items: center; gap: 5px; font-size: 1
             0 80%, 30% 50%, 0 20%); }
 table { border-collapse: collapse; width: 100%; table-layout: auto; }
 td, th { border-bottom: 1px solid var(--line); padding: 3px 8px; text-align: left; vertical-align: top;
-         overflow-wrap: anywhere; }
-th { font-weight: 600; font-size: 12px; color: var(--muted); } .num { text-align: right; white-space: nowrap; }
+         overflow-wrap: break-word; }
+td.path { overflow-wrap: anywhere; }
+th { font-weight: 600; font-size: 12px; color: var(--muted); } .num { text-align: right; }
+td.num { white-space: nowrap; }
 .hbar { display: flex; align-items: center; gap: 10px; margin: 4px 0; }
 .hname { width: 170px; flex: none; } .hval { flex: none; width: 300px; color: var(--muted); }
 .htrack { flex: 1 1 auto; background: #f1f3f5; height: 16px; min-width: 0; }
 .hfill { display: block; height: 100%; min-width: 2px; }
 .stack { display: flex; height: 18px; background: #f1f3f5; margin: 6px 0; }
 .seg { display: block; height: 100%; }
-.cellbar { position: relative; } .cb { position: absolute; right: 0; top: 3px; bottom: 3px; background: #dbe7f3; }
+.cellbar { position: relative; } .cb { position: absolute; left: 0; bottom: 1px; height: 4px; background: #6b9ac4; }
 .cellbar .v { position: relative; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f7f8; padding: 10px; font-size: 12px; }
 code { overflow-wrap: anywhere; }
@@ -123,7 +125,7 @@ def _alerts(report: dict[str, Any], clock: Clock) -> str:
     for a in report["alerts"]:
         fired, resolved = clock.offset(a["fired_at"]), clock.offset(a["resolved_at"]) if a["resolved_at"] else None
         lasted = human_duration(resolved - fired) if fired is not None and resolved is not None else "still firing"
-        when = clock.full(fired) if fired is not None else a["fired_at"]
+        when = clock.label(fired) if fired is not None else a["fired_at"]
         rows.append(
             f"<tr><td>{esc(a['rule'])}</td><td>{esc(a['session'])}</td><td>{esc(when)}</td>"
             f"<td>{esc(lasted)}</td><td>{esc(a['message'])}</td></tr>"

@@ -139,7 +139,7 @@ def what_if_panel(report: dict[str, Any]) -> str:
     if not rows:
         return ""
     peaks = {c: max(max(r[c] for r in rows), 1) for c in WHAT_IF_COLUMNS}
-    head = "".join(f"<th class=num>{esc(c.replace('_', ' '))}</th>" for c in WHAT_IF_COLUMNS)
+    head = "".join(f"<th class=num>{_breakable(c.replace('_', ' '))}</th>" for c in WHAT_IF_COLUMNS)
     body = []
     for row in rows:
         cells = "".join(
@@ -147,8 +147,15 @@ def what_if_panel(report: dict[str, Any]) -> str:
             f"<span class=v>{row[c]:,}</span></td>"
             for c in WHAT_IF_COLUMNS
         )
-        body.append(f"<tr><td>{esc(row['policy'])}</td>{cells}</tr>")
+        body.append(f"<tr><td class=path>{esc(row['policy'])}</td>{cells}</tr>")
     return (
         f'<section id="what-if"><h2>What if: the same events under each policy</h2>'
         f'<table class="whatif"><tr><th>policy</th>{head}</tr>{"".join(body)}</table></section>'
+    )
+
+
+def _breakable(title: str) -> str:
+    """A column title whose long words may break (with a hyphen) on a narrow screen."""
+    return " ".join(
+        esc(w) if len(w) < 9 else f"{esc(w[: len(w) // 2])}&shy;{esc(w[len(w) // 2 :])}" for w in title.split()
     )
