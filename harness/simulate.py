@@ -12,7 +12,9 @@ from typing import Any
 from harness.faults import FaultPlan, default_fault_mix, schedule
 from harness.loop import DEFAULT_EPOCH, VirtualLoop
 from harness.population import make_population
-from harness.world import SimWorld, WorldBackend, WorldConfig
+from harness.traffic import poisson_traffic
+from harness.world import SimWorld, WorldConfig
+from harness.world_backend import WorldBackend
 from sessionmgr.bus import EventBus
 from sessionmgr.clock import LoopClock
 from sessionmgr.events import Event
@@ -119,7 +121,9 @@ async def simulate(
     horizon = config.hours * 3600
     plan = config.faults if config.faults is not None else default_fault_mix(population.sessions, config.hours)
     schedule(plan.scaled(config.fault_scale), world, random.Random(fault_seed), horizon)
-    traffic = loop.create_task(_traffic(world, population.texts, config, random.Random(traffic_seed), horizon))
+    traffic = loop.create_task(
+        poisson_traffic(world, population.texts, config.message_interval, random.Random(traffic_seed), horizon)
+    )
     try:
         step = 3600.0 if horizon >= 3600 else horizon
         elapsed = 0.0
@@ -143,21 +147,6 @@ async def simulate(
         sessions=list(population.sessions),
     )
     return SimResult(build_report(parts), parts, world, manager, events)
-
-
-async def _traffic(
-    world: SimWorld, texts: tuple[str, ...], config: SimConfig, rng: random.Random, horizon: float
-) -> None:
-    # One Poisson stream for the whole population: one timer at a time, however many peers.
-    peers = sorted(world.peers)
-    rate = len(peers) / config.message_interval
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    while True:
-        await asyncio.sleep(rng.expovariate(rate))
-        if loop.time() - start >= horizon:
-            return
-        world.send(rng.choice(peers), rng.choice(texts).encode())
 
 
 def run_simulation(
