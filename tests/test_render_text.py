@@ -89,3 +89,12 @@ def test_no_bar_off_a_terminal() -> None:
         assert progress is None
     with fraction_bar(None) as progress:
         assert progress is None
+
+
+def test_piped_summary_is_plain_and_unpadded() -> None:
+    """Piped, the summary is plain text with no colour codes and no spaces padding lines out."""
+    result = CliRunner().invoke(main, ["replay", str(EXAMPLES / "simulation.trace.jsonl")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "\x1b[" not in result.output
+    assert [line for line in lines if line != line.rstrip()] == []

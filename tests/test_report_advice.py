@@ -66,3 +66,10 @@ def test_mass_corruption_asks_for_a_common_cause() -> None:
 def test_nothing_to_do() -> None:
     """A quiet report advises nothing."""
     assert advise(_report({"bot-01": "healthy"}, [])) == []
+
+
+def test_repeated_failures_are_counted_not_hidden() -> None:
+    """A session that failed twice says so: the first time, and how many more."""
+    report = _report({"bot-02": "corrupted"}, [], [[100.0, "corrupted", "bot-02"], [3000.0, "corrupted", "bot-02"]])
+    (step,) = advise(report)
+    assert "marked corrupted at 00:01:40 (and 1 more time)" in step.why

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sessionmgr.report.humanize import Clock
+from sessionmgr.report.humanize import Clock, plural
 
 __all__ = ["Advice", "advise"]
 
@@ -38,9 +38,9 @@ def advise(report: dict[str, Any]) -> list[Advice]:
     alerts: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for alert in report["alerts"]:
         alerts[alert["session"]].append(alert)
-    marks: dict[str, dict[str, float]] = defaultdict(dict)
+    marks: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for t, kind, session in report.get("timeline", {}).get("actions", []):
-        marks[session].setdefault(kind, t)
+        marks[session][kind].append(t)
     out: list[Advice] = []
     if _MASS in {a["rule"] for a in alerts.get("*", [])}:
         first = min(alerts["*"], key=lambda a: a["fired_at"])
@@ -71,7 +71,7 @@ def _for_session(
     name: str,
     session: dict[str, Any],
     alerts: list[dict[str, Any]],
-    marks: dict[str, float],
+    marks: dict[str, list[float]],
     report: dict[str, Any],
     clock: Clock,
 ) -> list[Advice]:
@@ -105,7 +105,7 @@ def _for_session(
 
 
 def _re_pair(
-    name: str, session: dict[str, Any], marks: dict[str, float], report: dict[str, Any], clock: Clock
+    name: str, session: dict[str, Any], marks: dict[str, list[float]], report: dict[str, Any], clock: Clock
 ) -> Advice:
     steps: list[str] = []
     for kind, text in (
@@ -113,8 +113,10 @@ def _re_pair(
         ("corrupted", "marked corrupted"),
         ("cleaned", "its keys purged (kept in quarantine)"),
     ):
-        if kind in marks:
-            steps.append(f"{text} at {clock.label(marks[kind])}")
+        times = marks.get(kind)
+        if times:
+            again = f" (and {plural(len(times) - 1, 'more time')})" if len(times) > 1 else ""
+            steps.append(f"{text} at {clock.label(times[0])}{again}")
     down = report.get("timeline", {}).get("down", {}).get(name, [])
     if session["status"] in _DOWN:
         steps.append(f"it is still {session['status']}")
