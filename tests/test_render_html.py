@@ -101,3 +101,17 @@ def test_outcomes_section_only_when_the_report_has_outcomes(replayed: dict[str, 
     html = render_html({**replayed, "messages": messages})
     section = html[html.index('id="outcomes"') :]
     assert "resolved by the phone" in section and "7 min 45 s" in section and "78.9 %" in section
+
+
+def test_baseline_rows_are_plotted_when_the_report_has_them(replayed: dict[str, Any]) -> None:
+    """With comparison.baselines, one bar per recovery (ours, each client's own, none), named for a person."""
+    rows = [{"recovery": name, "sent": 1000, "delivered": 1000 - lost, "lost": lost, "resolve_p50_s": p50}
+            for name, lost, p50 in (("ours", 4, 2.0), ("baileys", 40, 465.155), ("whatsmeow", 30, 60.0),
+                                    ("none", 200, None))]  # fmt: skip
+    delivery = {"sent": 1000, "delivered": 996, "lost": 4, "delivered_ratio": 0.996}
+    report = {**replayed, "delivery": delivery, "comparison": {"messages_saved": 196, "baselines": rows}}
+    html = render_html(report)
+    section = html[html.index('id="delivery"') : html.index("</section>", html.index('id="delivery"'))]
+    assert section.count('class="hbar"') == 4
+    assert "Baileys&#x27; own recovery" in section and "no recovery" in section
+    assert "resolved in 7 min 45 s (median)" in section and "96.00 % delivered" in section

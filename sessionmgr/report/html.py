@@ -54,7 +54,7 @@ td.path { overflow-wrap: anywhere; }
 th { font-weight: 600; font-size: 12px; color: var(--muted); } .num { text-align: right; }
 td.num { white-space: nowrap; }
 .hbar { display: flex; align-items: center; gap: 10px; margin: 4px 0; }
-.hname { width: 170px; flex: none; } .hval { flex: none; width: 300px; color: var(--muted); }
+.hname { width: 170px; flex: none; } .hval { flex: 0 1 340px; color: var(--muted); }
 .htrack { flex: 1 1 auto; background: #f1f3f5; height: 16px; min-width: 0; }
 .hfill { display: block; height: 100%; min-width: 2px; }
 .stack { display: flex; height: 18px; background: #f1f3f5; margin: 6px 0; }

@@ -23,23 +23,29 @@ OUTCOME_COLOURS: Final = {
     "lost": ("#d62728", "lost"),
 }
 _LOST: Final = "#d62728"
-_KEPT: Final = "#2ca02c"
+_BASELINE_NAMES: Final = {
+    "ours": "sessionmgr",
+    "baileys": "Baileys' own recovery",
+    "whatsmeow": "whatsmeow's own recovery",
+    "none": "no recovery",
+}
 
 
 def _runs(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Every run the report can compare: this one, the run without the manager, and any baselines."""
-    runs: list[tuple[str, dict[str, Any]]] = []
+    """Every run the report can compare: the baselines when it has them, else this run and the one without."""
     delivery = report.get("delivery")
     if delivery is None:
-        return runs
-    runs.append(("with the manager", delivery))
+        return []
     comparison = report.get("comparison") or {}
+    baselines = comparison.get("baselines")
+    if isinstance(baselines, list) and baselines:
+        # one row per recovery (ours, the clients' own defaults, none), as harness.comparison writes them
+        return [(_BASELINE_NAMES.get(str(r.get("recovery")), str(r.get("recovery", "?"))), r)
+                for r in baselines if isinstance(r, dict) and "lost" in r]  # fmt: skip
+    runs: list[tuple[str, dict[str, Any]]] = [("with the manager", delivery)]
     for key, value in comparison.items():
         if isinstance(value, dict) and "lost" in value:
             runs.append((key.replace("_", " "), value))
-    for row in comparison.get("baselines", []) if isinstance(comparison.get("baselines"), list) else []:
-        if isinstance(row, dict) and "lost" in row:
-            runs.append((str(row.get("name", row.get("label", "baseline"))), row))
     return runs
 
 
@@ -52,15 +58,21 @@ def delivery_panel(report: dict[str, Any]) -> str:
     rows = []
     for name, run in runs:
         width = 100 * run["lost"] / peak
-        ratio = run.get("delivered_ratio")
+        ratio = run.get("delivered_ratio", run["delivered"] / run["sent"] if run.get("sent") else None)
         rows.append(
             f'<div class="hbar"><span class="hname">{esc(name)}</span>'
             f'<span class="htrack"><span class="hfill" style="width:{width:.2f}%;background:{_LOST}"></span></span>'
-            f'<span class="hval">{plural(run["lost"], "message")} lost · {percent(ratio)} delivered</span></div>'
+            f'<span class="hval">{plural(run["lost"], "message")} lost · {percent(ratio)} delivered'
+            f"{_resolved(run)}</span></div>"
         )
     saved = (report.get("comparison") or {}).get("messages_saved")
     head = f"<p>The manager saved <b>{plural(saved, 'message')}</b> on the same seed.</p>" if saved is not None else ""
     return f'<section id="delivery"><h2>Messages lost, with and without the manager</h2>{head}{"".join(rows)}</section>'
+
+
+def _resolved(run: dict[str, Any]) -> str:
+    median = run.get("resolve_p50_s")
+    return f" · resolved in {human_duration(median)} (median)" if isinstance(median, int | float) else ""
 
 
 def outcomes_panel(report: dict[str, Any]) -> str:
