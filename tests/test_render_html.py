@@ -13,8 +13,10 @@ import pytest
 
 from harness.replay import run_replay
 from harness.simulate import SimConfig, run_simulation
+from sessionmgr.report.charts import swimlane
 from sessionmgr.report.compare import comparison
 from sessionmgr.report.html import render_html
+from sessionmgr.report.humanize import Clock
 from sessionmgr.trace.readers import Reader
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -115,3 +117,16 @@ def test_baseline_rows_are_plotted_when_the_report_has_them(replayed: dict[str, 
     assert section.count('class="hbar"') == 4
     assert "Baileys&#x27; own recovery" in section and "no recovery" in section
     assert "resolved in 7 min 45 s (median)" in section and "96.00 % delivered" in section
+
+
+def test_many_sessions_keep_the_busy_ones_and_say_how_many_are_left_out() -> None:
+    """Past 60 rows, sessions where something happened are kept, quiet ones fill up, and the rest is counted."""
+    names = [f"bot-{i:03}" for i in range(100)]
+    report: dict[str, Any] = {
+        "sessions": {n: {"status": "healthy"} for n in names},
+        "alerts": [],
+        "timeline": {"actions": [[10.0, "regeneration_succeeded", "bot-099"]], "unhealthy": {}, "down": {}},
+    }
+    svg, hidden = swimlane(report, Clock({"from": None, "to": "2026-01-01T01:00:00.000Z", "seconds": 3600.0}))
+    assert hidden == 40 and svg.count('class="name"') == 60
+    assert ">bot-099<" in svg and ">bot-000<" in svg and ">bot-059<" not in svg

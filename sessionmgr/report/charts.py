@@ -149,7 +149,9 @@ def swimlane(report: dict[str, Any], clock: Clock) -> tuple[str, int]:
             marks[alert["session"]].append((offset, "alert", f"alert {alert['rule']}: {alert['message']}"))
     names = list(report["sessions"])
     busy = [n for n in names if marks.get(n) or tl["unhealthy"].get(n) or tl["down"].get(n)]
-    shown = names if len(names) <= _MAX_ROWS else busy[:_MAX_ROWS]
+    # with many sessions, the ones where something happened come first; quiet ones fill the rest
+    keep = set(busy[:_MAX_ROWS]) | set([n for n in names if n not in set(busy)][: max(0, _MAX_ROWS - len(busy))])
+    shown = [n for n in names if n in keep]
     height = _ROW * len(shown) + 4
     parts = [
         f'<svg class="chart" id="swimlane" viewBox="0 0 {W} {height + 24}" role="img" '
