@@ -39,7 +39,7 @@ h1 { font-size: 20px; margin: 0 0 2px; } h2 { font-size: 16px; margin: 22px 0 6p
 .why { color: var(--muted); }
 svg.chart { display: block; width: 100%; height: auto; font-family: system-ui, sans-serif; }
 svg.chart .grid { stroke: #eceff2; } svg.chart .axis { stroke: #888; }
-svg.chart .tick { font-size: 11px; fill: #5b6670; } svg.chart .name { font-size: 12px; fill: #1d2329; }
+svg.chart .tick { font-size: 12px; fill: #5b6670; } svg.chart .name { font-size: 13px; fill: #1d2329; }
 ul.legend { list-style: none; padding: 0; margin: 4px 0 6px; display: flex; flex-wrap: wrap; gap: 4px 16px; }
 ul.legend li { display: inline-flex; align-items: center; gap: 5px; font-size: 12px; }
 .sw { display: inline-block; width: 11px; height: 11px; flex: none; }
@@ -50,7 +50,6 @@ ul.legend li { display: inline-flex; align-items: center; gap: 5px; font-size: 1
 table { border-collapse: collapse; width: 100%; table-layout: auto; }
 td, th { border-bottom: 1px solid var(--line); padding: 3px 8px; text-align: left; vertical-align: top;
          overflow-wrap: break-word; }
-td.path { overflow-wrap: anywhere; }
 th { font-weight: 600; font-size: 12px; color: var(--muted); } .num { text-align: right; }
 td.num { white-space: nowrap; }
 .hbar { display: flex; align-items: center; gap: 10px; margin: 4px 0; }
@@ -59,7 +58,9 @@ td.num { white-space: nowrap; }
 .hfill { display: block; height: 100%; min-width: 2px; }
 .stack { display: flex; height: 18px; background: #f1f3f5; margin: 6px 0; }
 .seg { display: block; height: 100%; }
-.cellbar { position: relative; } .cb { position: absolute; left: 0; bottom: 1px; height: 4px; background: #6b9ac4; }
+.cellbar { position: relative; padding-bottom: 8px; }
+.cbw { position: absolute; left: 10px; right: 10px; bottom: 3px; height: 4px; background: #eef2f6; }
+.cb { display: block; height: 100%; background: #6b9ac4; }
 .cellbar .v { position: relative; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f7f8; padding: 10px; font-size: 12px; }
 code { overflow-wrap: anywhere; }

@@ -118,7 +118,7 @@ def input_panel(report: dict[str, Any]) -> str:
         ignored_n = sum(ignored.values()) if isinstance(ignored, dict) else int(ignored)
         reasons = ", ".join(f"{k} {v}" for k, v in ignored.items()) if isinstance(ignored, dict) else ""
         rows.append(
-            f"<tr><td class=path>{esc(f.get('file', '?'))}</td><td>{esc(f.get('format', ''))}</td>"
+            f"<tr><td class=path>{_wrappable(f.get('file', '?'))}</td><td>{esc(f.get('format', ''))}</td>"
             f"<td class=num>{f.get('lines', 0):,}</td><td class=num>{f.get('events', 0):,}</td>"
             f"<td class=num>{ignored_n:,}</td><td>{esc(reasons)}</td><td class=num>{f.get('rejected', 0):,}</td></tr>"
         )
@@ -155,11 +155,12 @@ def what_if_panel(report: dict[str, Any]) -> str:
     body = []
     for row in rows:
         cells = "".join(
-            f'<td class="num cellbar"><span class="cb" style="width:{100 * row[c] / peaks[c]:.1f}%"></span>'
+            f'<td class="num cellbar"><span class="cbw"><span class="cb" style="width:{100 * row[c] / peaks[c]:.1f}%">'
+            "</span></span>"
             f"<span class=v>{row[c]:,}</span></td>"
             for c in WHAT_IF_COLUMNS
         )
-        body.append(f"<tr><td class=path>{esc(row['policy'])}</td>{cells}</tr>")
+        body.append(f"<tr><td class=path>{_wrappable(row['policy'])}</td>{cells}</tr>")
     return (
         f'<section id="what-if"><h2>What if: the same events under each policy</h2>'
         f'<table class="whatif"><tr><th>policy</th>{head}</tr>{"".join(body)}</table></section>'
@@ -171,3 +172,11 @@ def _breakable(title: str) -> str:
     return " ".join(
         esc(w) if len(w) < 9 else f"{esc(w[: len(w) // 2])}&shy;{esc(w[len(w) // 2 :])}" for w in title.split()
     )
+
+
+def _wrappable(text: object) -> str:
+    """A path or policy name that may wrap after its separators (/, _, =) rather than mid-word."""
+    out = esc(text)
+    for sep in ("/", "_", "="):
+        out = out.replace(sep, sep + "<wbr>")
+    return out
