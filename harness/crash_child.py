@@ -47,7 +47,10 @@ class KillSwitch:
         self.points += 1
         loop = asyncio.get_running_loop()
         if isinstance(loop, VirtualLoop):
-            self.clock_file.write_text(loop.wall().isoformat())
+            # atomically: a second process may read the file at any instant, and must never see it half written
+            scratch = self.clock_file.with_name(f"{self.clock_file.name}.{os.getpid()}")
+            scratch.write_text(loop.wall().isoformat())
+            os.replace(scratch, self.clock_file)
         if self.points == self.at:
             os.kill(os.getpid(), signal.SIGKILL)
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from sessionmgr.categories import Category
 
 __all__ = [
+    "ADVISED_ACTIONS",
     "MESSAGE_OUTCOMES",
     "ActionFailed",
     "AlertFired",
@@ -58,12 +59,17 @@ class Event:
     session: str
     t: float = 0.0
     at: datetime = UNSTAMPED
+    #: An advisory manager's decision: advised, not carried out (no backend was called).
+    advised: bool = False
 
     def fields(self) -> dict[str, Any]:
-        """The event's own fields (not ``t``/``at``/``session``), as plain values."""
+        """The event's own fields (not ``t``/``at``/``session``), as plain values.
+
+        ``advised`` appears only when set, so what real decisions record is unchanged.
+        """
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name in ("t", "at", "session"):
+            if f.name in ("t", "at", "session") or (f.name == "advised" and not self.advised):
                 continue
             value = getattr(self, f.name)
             if isinstance(value, tuple):
@@ -279,6 +285,20 @@ class AlertFired(Event):
 class AlertResolved(Event):
     kind: ClassVar[str] = "alert_resolved"
     rule: str
+
+
+#: Decisions that stand for a backend call: an advisory manager, which never calls its
+#: backend, publishes them with ``advised=True`` so no one reads them as done.
+ADVISED_ACTIONS: tuple[type[Event], ...] = (
+    ResendRequested,
+    PeerSessionReset,
+    PhoneRequested,
+    PrekeysUploaded,
+    RegenerationStarted,
+    RegenerationSucceeded,
+    SessionDisconnected,
+    SessionCleaned,
+)
 
 
 def event_types() -> dict[str, type[Event]]:

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chromium import Chromium, find_chromium
 from click.testing import CliRunner
 
 from sessionmgr.cli import main
+from tests.chromium import Chromium, find_chromium
 
 pytestmark = pytest.mark.browser
 

@@ -114,13 +114,15 @@ def policies_to_compare(paths: tuple[Path, ...], sweep: str | None) -> list[tupl
     knob, sep, values = sweep.partition("=")
     if not sep or not values:
         raise click.BadParameter("expected KNOB=V1,V2,...", param_hint="--sweep")
+    knob = knob.strip()
+    if knob not in base[0][1].to_dict():
+        raise click.BadParameter(f"unknown policy field {knob!r}", param_hint="--sweep")
     out: list[tuple[str, Policy]] = []
     for value in values.split(","):
         try:
-            policy = base[0][1].with_env({f"SESSIONMGR_{knob.strip().upper()}": value.strip()})
+            # the values parse as the environment variable would, but an error is about --sweep
+            policy = base[0][1].with_env({f"SESSIONMGR_{knob.upper()}": value.strip()})
         except PolicyError as exc:
-            raise click.BadParameter(str(exc), param_hint="--sweep") from None
-        if knob.strip() not in policy.to_dict():
-            raise click.BadParameter(f"unknown policy field {knob.strip()!r}", param_hint="--sweep")
-        out.append((f"{knob.strip()}={value.strip()}", policy))
+            raise click.BadParameter(f"{knob}={value.strip()}: {exc.reason}", param_hint="--sweep") from None
+        out.append((f"{knob}={value.strip()}", policy))
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,9 @@ from sessionmgr.report.html import render_html
 from sessionmgr.report.text import summary
 
 __all__ = ["simulate"]
+
+#: What the harness extra brings that a simulation run needs.
+_HARNESS_EXTRA = ("faker", "freezegun")
 
 
 @click.command()
@@ -95,6 +99,10 @@ def simulate(
     """
     try:
         from harness.simulate import SimConfig, run_simulation, run_simulation_result
+
+        # the harness imports these only once a run starts (population, frozen wall clock): ask now
+        for module in _HARNESS_EXTRA:
+            importlib.import_module(module)
     except ImportError as exc:  # the harness extra is missing
         raise click.ClickException(
             f"the simulation needs the harness extra ({exc.name} is missing): pip install 'sessionmgr[harness]'"
