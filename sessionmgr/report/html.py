@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from sessionmgr.report.advice import advise
 from sessionmgr.report.charts import ACTION_MARKS, COLOURS, SPAN_COLOURS, errors_chart, legend, swimlane
+from sessionmgr.report.compare import comparison
 from sessionmgr.report.humanize import Clock, human_duration, percent, plural
 from sessionmgr.report.panels import delivery_panel, input_panel, outcomes_panel, what_if_panel
 from sessionmgr.report.svg import esc
@@ -142,8 +143,6 @@ def render_html(report: dict[str, Any], *, compare: dict[str, Any] | None = None
     """One self-contained page; ``compare`` is the run without the manager (its delivery feeds the comparison
     when the report has none), ``policy`` names the policy the report is from when several were compared."""
     if compare is not None and "comparison" not in report and compare.get("delivery") and report.get("delivery"):
-        from sessionmgr.report.compare import comparison
-
         report = {**report, "comparison": comparison(report["delivery"], compare["delivery"])}
     clock = Clock(report["period"])
     title, sub = headline(report, policy=policy)
