@@ -98,3 +98,12 @@ def test_piped_summary_is_plain_and_unpadded() -> None:
     lines = result.output.splitlines()
     assert "\x1b[" not in result.output
     assert [line for line in lines if line != line.rstrip()] == []
+
+
+def test_each_input_file_is_accounted_for() -> None:
+    """A replay of several files names each one with its lines, events, ignored and rejected."""
+    report = run_replay([Reader(EXAMPLES / "simulation.trace.jsonl"), Reader(EXAMPLES / "bot-01.baileys.log")]).report
+    text = render_text(report, width=160)
+    assert "666 lines read" in text
+    assert "simulation.trace.jsonl (trace): 407 lines, 406 events, 1 ignored, 0 rejected" in text
+    assert "bot-01.baileys.log (baileys): 259 lines, 185 events, 74 ignored, 0 rejected" in text

@@ -91,6 +91,12 @@ def _facts(report: dict[str, Any], compare: dict[str, Any] | None) -> Table:
             f"{plural(section['lines'], 'line')} read: {section.get('events', 0):,} events, "
             f"{section.get('ignored', 0):,} ignored, {section.get('rejected_count', 0):,} rejected",
         )
+        files = section.get("files") or []
+        for f in files if len(files) > 1 else []:
+            ignored = f.get("ignored", {})
+            count = sum(ignored.values()) if isinstance(ignored, dict) else int(ignored)
+            counts = f"{f.get('events', 0):,} events, {count:,} ignored, {f.get('rejected', 0):,} rejected"
+            grid.add_row("", f"{f.get('file')} ({f.get('format')}): {plural(f.get('lines', 0), 'line')}, {counts}")
     d = report.get("delivery")
     if d:
         grid.add_row(
