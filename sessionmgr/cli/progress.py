@@ -49,8 +49,10 @@ class _Rate(ProgressColumn):
     """Events per second of wall time, from the task's ``events`` field."""
 
     def render(self, task: Task) -> Text:
+        events = task.fields.get("events")
+        if events is None:  # a run nobody counts events for
+            return Text("")
         elapsed = task.elapsed or 0.0
-        events = int(task.fields.get("events", 0))
         rate = f"{events / elapsed:,.0f} events/s" if elapsed > 0 and events else "– events/s"
         return Text(rate, style="progress.data.speed")
 
@@ -87,10 +89,10 @@ def fraction_bar(
         yield None
         return
     with _bar(out) as bar:
-        task = bar.add_task(label, total=_STEPS, events=0)
+        task = bar.add_task(label, total=_STEPS, events=None if counter is None else 0)
 
         def progress(fraction: float) -> None:
-            bar.update(task, completed=fraction * _STEPS, events=counter.count if counter else 0)
+            bar.update(task, completed=fraction * _STEPS, events=None if counter is None else counter.count)
 
         yield progress
 
