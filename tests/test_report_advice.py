@@ -73,3 +73,16 @@ def test_repeated_failures_are_counted_not_hidden() -> None:
     report = _report({"bot-02": "corrupted"}, [], [[100.0, "corrupted", "bot-02"], [3000.0, "corrupted", "bot-02"]])
     (step,) = advise(report)
     assert "marked corrupted at 00:01:40 (and 1 more time)" in step.why
+
+
+def test_lost_messages_and_unknown_rules_are_looked_into() -> None:
+    """A messages_lost alert asks why; a rule the advice does not know still gets a line, urgent while it fires."""
+    report = _report(
+        {"bot-03": "healthy", "bot-04": "healthy"},
+        [_alert("messages_lost", "bot-03", "2026-01-01T00:37:36.000Z", "2026-01-01T01:45:00.000Z"),
+         _alert("brand_new_rule", "bot-04", "2026-01-01T01:00:00.000Z", None)],
+    )  # fmt: skip
+    steps = advise(report)
+    assert [(s.level, s.session) for s in steps] == [("now", "bot-04"), ("check", "bot-03")]
+    assert steps[0].action == "Look into the brand_new_rule alert on bot-04" and "firing since 01:00:00" in steps[0].why
+    assert steps[1].action.startswith("Find out why bot-03 lost messages") and "at 00:37:36" in steps[1].why

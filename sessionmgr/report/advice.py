@@ -20,6 +20,10 @@ _BROKEN_RULES: Final = ("regeneration_failed", "session_corrupted_too_long")
 _ERROR_RATE: Final = "crypto_error_rate_high"
 _MASS: Final = "mass_corruption"
 _ORDER: Final = {"now": 0, "check": 1, "watch": 2}
+# What to do about the other rules' alerts.
+_ACTIONS: Final = {
+    "messages_lost": "Find out why {name} lost messages (its users' phones offline? senders gone?)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,19 @@ def _for_session(
     broken = session["status"] in _DOWN or bool(rules & set(_BROKEN_RULES)) or "corrupted" in marks
     if broken:
         return [_re_pair(name, session, marks, report, clock)]
+    others = [_other(name, a, clock) for a in alerts if a["rule"] not in (_ERROR_RATE, *_BROKEN_RULES)]
+    return others + _error_rate(name, alerts, clock)
+
+
+def _other(name: str, alert: dict[str, Any], clock: Clock) -> Advice:
+    """Lost messages, and any rule this module does not know yet: look into it (now, if it still fires)."""
+    level = "now" if alert["resolved_at"] is None else "check"
+    action = _ACTIONS.get(alert["rule"], "Look into the {rule} alert on {name}").format(rule=alert["rule"], name=name)
+    since = "firing since" if alert["resolved_at"] is None else "at"
+    return Advice(level, name, action, f"{alert['message']}, {since} {_clock(clock, alert['fired_at'])}")
+
+
+def _error_rate(name: str, alerts: list[dict[str, Any]], clock: Clock) -> list[Advice]:
     rate = [a for a in alerts if a["rule"] == _ERROR_RATE]
     if any(a["resolved_at"] is None for a in rate):
         still = next(a for a in rate if a["resolved_at"] is None)

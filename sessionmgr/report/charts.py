@@ -80,9 +80,14 @@ def _x_axis(axis: _Axis, clock: Clock, top: float, bottom: float) -> str:
         x = axis.x(t)
         parts.append(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" class="grid"/>'
-            f'<text x="{x:.1f}" y="{bottom + 14}" class="tick" text-anchor="middle">{esc(label)}</text>'
+            f'<text x="{x:.1f}" y="{bottom + 14}" class="tick" text-anchor="{_anchor(x)}">{esc(label)}</text>'
         )
     return "".join(parts)
+
+
+def _anchor(x: float) -> str:
+    """Tick labels near an edge are aligned inward, so none is cut off."""
+    return "start" if x < LEFT + 20 else "end" if x > W - RIGHT - 20 else "middle"
 
 
 def errors_chart(report: dict[str, Any], clock: Clock) -> tuple[str, list[str], int]:

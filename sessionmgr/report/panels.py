@@ -67,7 +67,8 @@ def delivery_panel(report: dict[str, Any]) -> str:
         )
     saved = (report.get("comparison") or {}).get("messages_saved")
     head = f"<p>The manager saved <b>{plural(saved, 'message')}</b> on the same seed.</p>" if saved is not None else ""
-    return f'<section id="delivery"><h2>Messages lost, with and without the manager</h2>{head}{"".join(rows)}</section>'
+    title = "sessionmgr, the clients' own recovery, none" if len(runs) > 2 else "with and without the manager"
+    return f'<section id="delivery"><h2>Messages lost: {esc(title)}</h2>{head}{"".join(rows)}</section>'
 
 
 def _resolved(run: dict[str, Any]) -> str:
