@@ -9,6 +9,7 @@ No script, no fetch: the page is one file that opens anywhere.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
 from sessionmgr.report.advice import advise
@@ -104,9 +105,14 @@ def _tiles(report: dict[str, Any]) -> str:
         tiles.append((human_duration(ttr["p50"]) + " to recover", f"median; longest {human_duration(ttr['max'])}"))
     return (
         '<div class="tiles">'
-        + "".join(f'<div class="tile"><b>{esc(v)}</b><span>{esc(n)}</span></div>' for v, n in tiles)
+        + "".join(f'<div class="tile"><b>{_keep(v)}</b><span>{_keep(n)}</span></div>' for v, n in tiles)
         + "</div>"
     )
+
+
+def _keep(text: str) -> str:
+    """Escaped, with a number kept on one line with its unit ("81.49 %", "7 min")."""
+    return re.sub(r"(\d) (%|s|min|h|d)(?=\W|$)", "\\1&nbsp;\\2", esc(text))
 
 
 def _todo(report: dict[str, Any]) -> str:
