@@ -239,6 +239,10 @@ class SimWorld:
         """End of the run: every message still pending is lost, with why."""
         self.ledger.finish()
 
+    def delivery(self) -> dict[str, object]:
+        """What became of every message sent: sent, delivered, lost (by reason), recovered, delays."""
+        return self.ledger.report()
+
     # --- what the backend does ---------------------------------------------------------
 
     def resend(self, session: str, jid: str, message_id: str | None, *, with_keys: bool = False) -> None:
