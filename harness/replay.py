@@ -147,10 +147,17 @@ async def replay(
     count = 0
     # On the virtual loop, quiet stretches between events need no loop iteration at all.
     skip = getattr(loop, "advance_to", None)
+    # An event whose line printed no time is placed at least one health window after the previous
+    # such event: the log does not say they came close together, so no health transition is claimed
+    # from them (the report's input rows say ``times: unknown``).
+    untimed_floor = 0.0
     async with manager:
         for item in located:
             event = item.event
             target = item.offset if item.offset is not None else (event.at - epoch).total_seconds()
+            if item.untimed:
+                target = max(target, untimed_floor)
+                untimed_floor = target + policy.window
             if event.decision:
                 continue  # the manager makes its own; recorded failures were scanned up front
             delay = target - loop.time()

@@ -24,7 +24,9 @@ __all__ = [
     "ManagerStarted",
     "MessageOutcome",
     "PeerSessionReset",
+    "PhoneAnswered",
     "PhoneRequested",
+    "PhoneStatus",
     "PrekeysUploaded",
     "RegenerationFailed",
     "RegenerationStarted",
@@ -119,6 +121,25 @@ class ConnectionChanged(Event):
     kind: ClassVar[str] = "connection"
     decision: ClassVar[bool] = False
     open: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneAnswered(Event):
+    """The user's own phone sent a message we could not decrypt (the answer to a placeholder resend)."""
+
+    kind: ClassVar[str] = "phone_answered"
+    decision: ClassVar[bool] = False
+    peer: str | None = None
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneStatus(Event):
+    """The user's own phone is known to be online or offline (the phone rung is skipped while offline)."""
+
+    kind: ClassVar[str] = "phone_status"
+    decision: ClassVar[bool] = False
+    online: bool
 
 
 # --- decisions --------------------------------------------------------------

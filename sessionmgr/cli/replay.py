@@ -4,28 +4,32 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from sessionmgr.cli.console import show
 from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_store_option, reading_options, write
 from sessionmgr.cli.progress import bytes_bar
 from sessionmgr.policy import Policy, PolicyError
 from sessionmgr.report.builder import build_report
 from sessionmgr.report.compare import what_if_row
 from sessionmgr.report.html import render_html
-from sessionmgr.report.text import render_text, what_if_table
+from sessionmgr.report.text import summary
 from sessionmgr.trace.readers import Reader, ReadError
 
 if TYPE_CHECKING:
     from harness.replay import ReplayResult
 
-__all__ = ["policies_to_compare", "replay"]
+__all__ = ["EXIT_UNREAD", "policies_to_compare", "replay", "unread_files"]
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@reading_options("Input format; auto detects canonical traces, Baileys' pino logs and the seed's format.")
+@reading_options(
+    "Input format; auto guesses per file (canonical trace, the seed's format) and per line for operators' logs "
+    "(pino JSON or pino-pretty with libsignal's console, libsignal's console alone, whatsmeow/zerolog, Evolution API)."
+)
 @click.option(
     "--policy",
     "policies",
@@ -45,6 +49,11 @@ __all__ = ["policies_to_compare", "replay"]
     help="Virtual seconds to run on after the last event (default: one health window).",
 )
 @click.option("--strict", is_flag=True, help="Stop at the first bad line with its file, line and reason.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Exit 0 even when a file yields no event (or no failure while most of its lines were rejected).",
+)
 @STORE_OPTION
 @click.option("--json", "json_out", metavar="PATH", help="Write the JSON report here ('-' for stdout).")
 @click.option("--html", "html_out", metavar="PATH", help="Write a self-contained HTML report here.")
@@ -58,6 +67,7 @@ def replay(
     sweep: str | None,
     tail: float | None,
     strict: bool,
+    allow_empty: bool,
     store_url: str | None,
     json_out: str | None,
     html_out: str | None,
@@ -72,7 +82,7 @@ def replay(
     from harness.replay import run_replay
 
     candidates = policies_to_compare(policies, sweep)
-    show = not quiet and json_out != "-"
+    visible = not quiet and json_out != "-"
     if store_url is not None and len(candidates) > 1:
         raise click.UsageError("--store keeps one policy's decisions: drop --store to compare policies")
     results: list[tuple[str, ReplayResult]] = []
@@ -84,7 +94,7 @@ def replay(
         total = sum(p.stat().st_size for p in paths)
         store = open_store_option(store_url)
         try:
-            with bytes_bar(f"replaying ({name})" if show else None, readers, total) as progress:
+            with bytes_bar(f"replaying ({name})" if visible else None, readers, total) as progress:
                 result = run_replay(readers, policy=policy, tail=tail, store=store, progress=progress)
         except ReadError as exc:
             raise click.ClickException(str(exc)) from None
@@ -97,13 +107,49 @@ def replay(
         report = build_report(results[0][1].parts, what_if=rows)
     if json_out:
         write(json_out, json.dumps(report, indent=2), "JSON report")
+    # with --policy or --sweep, say which policy the summary and the page are from
+    named = results[0][0] if policies or sweep else None
     if html_out:
-        write(html_out, render_html(report), "HTML report")
+        write(html_out, render_html(report, policy=named), "HTML report")
     if not quiet:
-        out = [render_text(report)]
-        if len(results) > 1:
-            out.append(what_if_table(report["what_if"]))
-        click.echo("\n".join(out), err=json_out == "-")
+        show(summary(report, policy=named), err=json_out == "-")
+    files = report.get("input", {}).get("files", [])
+    unread = unread_files(files)
+    for row in files:
+        if row.get("hint") and not any(str(row.get("file")) in warning for warning in unread):
+            click.secho(f"sessionmgr replay: {row.get('file')}: {row['hint']}", err=True, fg="yellow")
+    for warning in unread:
+        click.secho(f"sessionmgr replay: {warning}", err=True, fg="red", bold=True)
+    if unread and not allow_empty:
+        click.secho(
+            "sessionmgr replay: the report above does not cover these files; --allow-empty accepts that", err=True
+        )
+        raise SystemExit(EXIT_UNREAD)
+
+
+#: The exit status when a file yielded nothing the report could use (see :func:`unread_files`).
+EXIT_UNREAD = 3
+
+
+def unread_files(files: list[dict[str, Any]]) -> list[str]:
+    """A warning for each file whose report would look clean only because the file was not understood.
+
+    That is a file that yielded no event, or no decryption failure while more
+    than half of its lines were rejected.
+    """
+    warnings = []
+    for row in files:
+        lines, events, rejected = row.get("lines", 0), row.get("events", 0), row.get("rejected", 0)
+        if events and (row.get("failures", 1) or rejected * 2 <= lines):
+            continue
+        ignored = ", ".join(f"{n} {kind}" for kind, n in row.get("ignored", {}).items()) or "none"
+        what = "no event" if not events else "no decryption failure"
+        hint = f"; {row['hint']}" if row.get("hint") else ""
+        warnings.append(
+            f"{row.get('file')}: {what} in {lines} lines read as {row.get('format')!r} "
+            f"(ignored: {ignored}; rejected: {rejected}){hint}"
+        )
+    return warnings
 
 
 def policies_to_compare(paths: tuple[Path, ...], sweep: str | None) -> list[tuple[str, Policy]]:

@@ -99,7 +99,8 @@ async def watch(
                 followed.add(path)
                 fmt = detect_path(path, format)
                 lines = follow(path, halt, poll=poll, from_start=read_from_start)
-                reader = Reader(path, format=fmt, session=session, session_field=session_field, lines=lines)
+                reader = Reader(path, format=fmt, session=session, session_field=session_field, lines=lines,
+                                guessed=format == "auto")  # fmt: skip
                 readers.append(reader)
                 thread = threading.Thread(target=pump, args=(reader,), name=f"follow {path.name}", daemon=True)
                 thread.start()

@@ -7,7 +7,7 @@ import logging
 
 from sessionmgr.events import Event
 from sessionmgr.pseudonym import Pseudonymizer
-from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord, Store, WriteBatch
+from sessionmgr.store import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, Store, WriteBatch
 
 __all__ = ["Journal"]
 
@@ -45,6 +45,10 @@ class Journal:
 
     def record(self, record: SessionRecord) -> None:
         self._batch.records.append(record)
+        self._schedule_flush()
+
+    def message(self, record: MessageRecord) -> None:
+        self._batch.messages.append(record)
         self._schedule_flush()
 
     def quarantine(self, entry: QuarantineEntry) -> None:
