@@ -22,7 +22,7 @@ by the stage their module belongs to (:data:`STAGES`); a builtin or a generated
 dataclass method is charged to the modules that called it, in proportion to
 their calls. cProfile charges every call, so call-heavy stages read high; the
 shares are for ranking the stages, the µs/event is the share of an unprofiled
-replay's time (the best of three). A knock-out beside it replays with the
+replay's time (the best of ``--rounds``). A knock-out beside it replays with the
 reader's classification memoised: cProfile charges a regex search as one call,
 so the knock-out is the truer figure for classification.
 """
@@ -138,14 +138,11 @@ def _shares(stats: dict[Any, Any]) -> Callable[[Any], dict[str, float]]:
     return shares
 
 
-def profile(path: Path) -> tuple[dict[str, float], int, float]:
-    """Seconds of own time by stage under cProfile, the events replayed, and an unprofiled replay's seconds."""
+def profile(path: Path) -> tuple[dict[str, float], int]:
+    """Seconds of own time by stage under cProfile, and the events replayed."""
     from harness.replay import run_replay
     from sessionmgr.trace.readers import Reader
 
-    start = time.perf_counter()
-    run_replay([Reader(path)], tail=0)
-    plain = time.perf_counter() - start
     reader = Reader(path)
     profiler = cProfile.Profile()
     profiler.runcall(run_replay, [reader], tail=0)
@@ -155,7 +152,7 @@ def profile(path: Path) -> tuple[dict[str, float], int, float]:
     for func, (_, _, own, _, _) in stats.items():
         for name, part in shares(func).items():
             stages[name] += own * part
-    return dict(stages), reader.stats.events, plain
+    return dict(stages), reader.stats.events
 
 
 def knock_out_classification(path: Path, rounds: int = 3) -> tuple[float, float]:
@@ -189,17 +186,19 @@ def knock_out_classification(path: Path, rounds: int = 3) -> tuple[float, float]
     return best[0], best[1]
 
 
-def _print_profile(path: Path) -> None:
-    as_is, memoised = knock_out_classification(path)
-    stages, events, _ = profile(path)
+def _print_profile(path: Path, rounds: int) -> None:
+    as_is, memoised = knock_out_classification(path, rounds)
+    stages, events = profile(path)
     whole = sum(stages.values())
-    print(f"replay of {path}: {events:,} events, best of 3 unprofiled {as_is:.2f} s; {whole:.2f} s own time profiled")
+    print(
+        f"replay of {path}: {events:,} events, best of {rounds} unprofiled {as_is:.2f} s; {whole:.2f} s own time profiled"
+    )
     print("| stage (cProfile) | share of the storm replay | µs/event |\n|---|---:|---:|")
     for name, seconds in sorted(stages.items(), key=lambda item: -item[1]):
         share = seconds / whole
         print(f"| {name} | {share:.0%} | {share * as_is / events * 1e6:.1f} |")
     print(
-        f"knock-out (best of 3 each): replay {as_is:.2f} s as it is, {memoised:.2f} s with classification memoised: "
+        f"knock-out (best of {rounds} each): replay {as_is:.2f} s as it is, {memoised:.2f} s with classification memoised: "
         f"classification is {1 - memoised / as_is:.0%} of the replay ({(as_is - memoised) / events * 1e6:.1f} µs/event)"
     )
 
@@ -210,10 +209,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2234)
     parser.add_argument("--errors", type=int, default=ERRORS, help="decrypt failures (168,000)")
     parser.add_argument("--profile", action="store_true", help="profile a replay of PATH (written if missing)")
+    parser.add_argument("--rounds", type=int, default=3, help="unprofiled replays of each kind, the best kept (3)")
     args = parser.parse_args()
     path = Path(args.path)
     if args.profile and path.exists():
-        _print_profile(path)
+        _print_profile(path, args.rounds)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     # keep the console lines in the issue's proportion when the storm is scaled down
@@ -225,7 +225,7 @@ def main() -> None:
             json_lines += line.startswith("{")
     print(f"{path}: {lines:,} lines, {json_lines:,} pino JSON, {lines - json_lines:,} console")
     if args.profile:
-        _print_profile(path)
+        _print_profile(path, args.rounds)
 
 
 if __name__ == "__main__":
