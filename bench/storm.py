@@ -198,7 +198,8 @@ def _print_profile(path: Path, rounds: int) -> None:
         share = seconds / whole
         print(f"| {name} | {share:.0%} | {share * as_is / events * 1e6:.1f} |")
     print(
-        f"knock-out (best of {rounds} each): replay {as_is:.2f} s as it is, {memoised:.2f} s with classification memoised: "
+        f"knock-out (best of {rounds} each): replay {as_is:.2f} s as it is, "
+        f"{memoised:.2f} s with classification memoised: "
         f"classification is {1 - memoised / as_is:.0%} of the replay ({(as_is - memoised) / events * 1e6:.1f} µs/event)"
     )
 
