@@ -190,9 +190,7 @@ def _print_profile(path: Path, rounds: int) -> None:
     as_is, memoised = knock_out_classification(path, rounds)
     stages, events = profile(path)
     whole = sum(stages.values())
-    print(
-        f"replay of {path}: {events:,} events, best of {rounds} unprofiled {as_is:.2f} s; {whole:.2f} s own time profiled"
-    )
+    print(f"replay of {path}: {events:,} events, {as_is:.2f} s unprofiled (best of {rounds}), {whole:.2f} s profiled")
     print("| stage (cProfile) | share of the storm replay | µs/event |\n|---|---:|---:|")
     for name, seconds in sorted(stages.items(), key=lambda item: -item[1]):
         share = seconds / whole
