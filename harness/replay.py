@@ -172,6 +172,20 @@ async def replay(
     return ReplayRun(recorder, events, backend)
 
 
+#: Rungs whose outcome a captured log cannot show: the replay decides them but cannot say how they ended.
+CANNOT_JUDGE: list[dict[str, str]] = [
+    {
+        "rung": "phone",
+        "why": "a log records no answers from the user's phone: messages the phone might have resolved "
+        "end as expired in a replay",
+    },
+    {
+        "rung": "retry_receipts",
+        "why": "a log records whether a resend decrypted, not whether our receipt (or its keys) caused it",
+    },
+]
+
+
 def _first(items: Iterator[Located]) -> tuple[Located | None, Iterator[Located]]:
     """The first item, and an iterator that still yields it."""
     first = next(items, None)
@@ -194,7 +208,12 @@ def run_replay(
         epoch -= timedelta(seconds=first.offset)  # the trace's own origin
     outcomes = RecordedOutcomes.scan(readers, epoch)
     policy = policy or Policy()
-    source = {"kind": "replay", "files": [r.path for r in readers], "policy": policy.to_dict()}
+    source = {
+        "kind": "replay",
+        "files": [r.path for r in readers],
+        "policy": policy.to_dict(),
+        "cannot_judge": CANNOT_JUDGE,
+    }
     # log-record times follow the trace's own clock, where freezegun (the harness extra) is there
     freeze = importlib.util.find_spec("freezegun") is not None
     with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=epoch, freeze_wall_clock=freeze)) as runner:
