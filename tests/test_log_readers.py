@@ -261,3 +261,17 @@ def test_replay_names_the_format_that_fits_a_file_read_in_the_wrong_one() -> Non
     """replay --format baileys on a pino-pretty file says which --format would read it."""
     result = CliRunner().invoke(cli, ["replay", "-q", "--format", "baileys", str(SAMPLES / "pretty-utc-iso.log")])
     assert "it looks like --format pino-pretty" in result.output
+
+
+def test_an_untimed_log_claims_no_health_transition() -> None:
+    """Ten Bad MAC blocks with no time: the replay does not say they fell in one window and made the session unhealthy."""
+    from harness.replay import run_replay
+    from sessionmgr import HealthChanged
+
+    block = (SAMPLES / "libsignal-console.log").read_text().splitlines()[:7]
+    reader = Reader("bot.log", lines=[line + "\n" for line in block * 10])
+    result = run_replay([reader], keep_events=True)
+    errors = [e for e in result.events or [] if isinstance(e, DecryptError)]
+    assert len(errors) == 10 and all(e.category is C.BAD_MAC for e in errors)
+    assert [e for e in result.events or [] if isinstance(e, HealthChanged)] == []
+    assert result.report["input"]["files"][0]["times"] == "unknown"
