@@ -187,7 +187,8 @@ class BaileysDefaults:
         if not self.actions.connected(session):  # L1715-L1718
             return
         if self._count(message_id) >= BAILEYS_MAX_RETRIES:
-            self._counters.pop(message_id, None)  # markRetryFailed
+            # markRetryFailed deletes the counter: a later failure of this message starts over at count 1
+            self._counters.pop(message_id, None)
             self._cancel_phone(message_id)
             return
         count = self._count(message_id) + 1
