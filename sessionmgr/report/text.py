@@ -55,6 +55,8 @@ def _facts(report: dict[str, Any], compare: dict[str, Any] | None) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
+    for limit in report["source"].get("cannot_judge", []):
+        grid.add_row("not judged", f"{limit['rung']}: {limit['why']}")
     errors = report["errors"]
     cats = ", ".join(f"{k} {v:,}" for k, v in sorted(errors["by_category"].items(), key=lambda kv: -kv[1]) if v)
     grid.add_row("errors", f"{errors['total']:,}" + (f"  ({cats})" if cats else ""))
