@@ -7,8 +7,19 @@ match across restarts). It opens at its first failure that asks for a resend
 :data:`~sessionmgr.events.MESSAGE_OUTCOMES`: ``resolved_sender`` (a later
 decrypt of it), ``resolved_phone`` (the phone sent it), ``expired`` (its retry
 budget or its TTL ran out) or ``lost`` (its session was disconnected or
-cleaned). A closed message is remembered for one TTL so a late redelivery of
-it neither reopens it nor asks again; the store keeps the outcome for good.
+cleaned). An outcome is final: a closed message is remembered (in memory and,
+across restarts, from the store) for :data:`FINISHED_RETENTION` (at least one
+TTL), and a later failure of it counts for health as usual but neither reopens
+it nor spends a retry: no receipt, no reset, no phone request. (Both clients
+forget a message one TTL after its last retry and would ask again; we do not,
+because a second outcome would count the message twice. A failure more than
+the retention after the outcome would open it anew: the store still keeps the
+first outcome, but a second event would be published.)
+
+A message whose budget or TTL runs out while its phone request is in flight
+(scheduled or asked, within ``phone_request_timeout``) is not expired yet: it
+is marked *spent*, the phone's answer or a decrypt of it still resolves it,
+and the phone rung expires it when the request times out.
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ import asyncio
 import heapq
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from sessionmgr.clock import Clock, to_ns
 from sessionmgr.events import DecryptError, MessageOutcome
@@ -27,7 +39,12 @@ from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.tasks import TaskSupervisor
 from sessionmgr.store import MessageRecord
 
-__all__ = ["MessageLedger", "OpenMessage"]
+__all__ = ["FINISHED_RETENTION", "MessageLedger", "OpenMessage"]
+
+#: how long a closed message id is remembered (seconds; one TTL if that is longer). A day:
+#: the simulated world redelivers old frames ~40 min later, and WhatsApp's offline queue
+#: can hold one for as long as a phone stays away. Bounded: ids older than this are dropped.
+FINISHED_RETENTION: Final = 86_400.0
 
 Key = tuple[str, str, str]
 
@@ -46,6 +63,8 @@ class OpenMessage:
     #: only the phone can help (the server had no payload)
     phone_only: bool = False
     phone: asyncio.Task[None] | None = None
+    #: its budget or TTL ran out while the phone was due: it expires when the phone request is over
+    spent: bool = False
 
     @property
     def session(self) -> str:
@@ -90,6 +109,11 @@ class MessageLedger:
     def ttl(self) -> float:
         return self._policy.message_retry_ttl
 
+    @property
+    def retention(self) -> float:
+        """Seconds a closed message id is remembered (restore loads the store's rows closed within it)."""
+        return max(self.ttl, FINISHED_RETENTION)
+
     def key(self, session: str, peer: str, message_id: str) -> Key:
         return (session, self._pseudonymizer.pseudonym(peer), message_id)
 
@@ -121,7 +145,7 @@ class MessageLedger:
     def take_retry(self, entry: OpenMessage) -> int | None:
         """Spend one retry of the budget; the retry's number, or ``None`` (and ``expired``) if none is left."""
         if entry.retries >= self._policy.message_retry_max:
-            self.close(entry, "expired")
+            self._spend(entry)
             return None
         entry.record = entry.record.evolve(retries=entry.retries + 1)
         self._journal.message(entry.record)
@@ -132,6 +156,18 @@ class MessageLedger:
         entry = self.open(event)
         if entry is not None:
             self.close(entry, "lost")
+
+    def _spend(self, entry: OpenMessage, *, t: float | None = None) -> None:
+        """Its budget or TTL ran out: expired now, or once its phone request is over."""
+        if entry.phone is not None:
+            entry.spent = True  # the phone's answer is still due: see phone_done
+        else:
+            self.close(entry, "expired", t=t)
+
+    def phone_done(self, entry: OpenMessage, t: float) -> None:
+        """The phone request for ``entry`` is over at ``t`` (unanswered): expire it if nothing else can help."""
+        if entry.phone_only or entry.spent:
+            self.close(entry, "expired", t=t)
 
     # --- outcomes ---------------------------------------------------------------------
 
@@ -166,7 +202,7 @@ class MessageLedger:
         if phone is not None and phone is not asyncio.current_task():
             phone.cancel()
         self._closed[key] = now
-        self._arm(now + self._policy.message_retry_ttl, key)
+        self._arm(now + self.retention, key)
         event = self._emit(
             MessageOutcome(session=key[0], peer=entry.peer, message_id=key[2], outcome=outcome, waited=waited), t=t
         )
@@ -181,7 +217,7 @@ class MessageLedger:
             self._timer = self._tasks.timer(self._expire())
 
     async def _expire(self) -> None:
-        ttl = self._policy.message_retry_ttl
+        ttl, retention = self._policy.message_retry_ttl, self.retention
         while self._deadlines:
             when, key = self._deadlines[0]
             now = self._clock.monotonic()
@@ -191,8 +227,8 @@ class MessageLedger:
             heapq.heappop(self._deadlines)
             entry = self._open.get(key)
             if entry is not None and entry.last_t + ttl <= when:
-                self.close(entry, "expired", t=when)  # stamped at the exact instant the TTL ran out
-            elif entry is None and self._closed.get(key) is not None and self._closed[key] + ttl <= when:
+                self._spend(entry, t=when)  # stamped at the exact instant the TTL ran out
+            elif entry is None and self._closed.get(key) is not None and self._closed[key] + retention <= when:
                 del self._closed[key]
 
     def footprint(self) -> dict[str, int]:
@@ -201,7 +237,7 @@ class MessageLedger:
     # --- restore ------------------------------------------------------------------------
 
     def restore(self, rows: list[MessageRecord], now_t: float) -> None:
-        """Rows from the store (open, and closed within one TTL) become the ledger again."""
+        """Rows from the store (open, and closed within :attr:`retention`) become the ledger again."""
         now_wall = self._clock.wall()
 
         def mono(at: datetime) -> float:
@@ -217,4 +253,4 @@ class MessageLedger:
             elif row.closed_at is not None:
                 closed = mono(row.closed_at)
                 self._closed[row.key] = closed
-                self._arm(closed + self._policy.message_retry_ttl, row.key)
+                self._arm(closed + self.retention, row.key)
