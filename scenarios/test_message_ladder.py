@@ -20,6 +20,7 @@ from sessionmgr import (
     DecryptError,
     DecryptOk,
     Event,
+    MemoryStore,
     MockBackend,
     Policy,
     SessionManager,
@@ -264,3 +265,30 @@ async def test_a_decrypt_while_the_phone_is_due_after_the_budget_is_spent_is_res
     run.manager.observe_nowait(DecryptOk(session="bot-1", peer=PEER, message_id="m1"))
     await until(30)
     assert run.outcomes() == [("m1", "resolved_sender", 7, 7)]
+
+
+async def test_an_outcome_stays_final_across_a_restart_after_the_ttl() -> None:
+    """m1 resolved at 2; the manager restarts at 1000 (past the TTL) on the same store; m1 failing at 2000 opens nothing."""
+    store = MemoryStore()
+    events: list[Event] = []
+
+    def manager() -> SessionManager:
+        m = SessionManager(MockBackend(), policy=Policy(**QUIET), store=store, pseudonymizer=Pseudonymizer(b"t"))  # type: ignore[arg-type]
+        m.bus.subscribe(events.append)
+        return m
+
+    first = manager()
+    async with first:
+        Run(first, MockBackend(), events).fail("m1")
+        await until(2)
+        first.observe_nowait(DecryptOk(session="bot-1", peer=PEER, message_id="m1"))
+        await until(1000)
+    second = manager()
+    async with second:
+        await until(2000)
+        Run(second, MockBackend(), events).fail("m1")
+        await until(4000)
+    assert [(e.message_id, e.outcome, e.t) for e in events if isinstance(e, MessageOutcome)] == [
+        ("m1", "resolved_sender", 2)
+    ]
+    assert [e.t for e in events if e.kind == "resend_requested"] == [0]
