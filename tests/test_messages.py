@@ -104,3 +104,18 @@ async def test_closed_ids_are_remembered_past_the_ttl_and_forgotten_after_the_re
     assert rig.ledger.footprint() == {"open_messages": 0, "closed_messages": 0}
     assert [(o.message_id, o.outcome) for o in rig.outcomes] == [("m1", "resolved_sender")]
     await rig.close()
+
+
+async def test_remembering_a_closed_id_does_not_delay_a_later_message_s_ttl() -> None:
+    """m1 closed at 0 is remembered for a day; m2 failing at 1000 still expires at exactly 1000 + 900."""
+    rig = Rig(MemoryStore())
+    rig.ledger.open(rig.failure("m1"))
+    rig.ledger.resolve("s", PEER, "m1", "resolved_sender")
+    await asyncio.sleep(1000)
+    rig.ledger.open(rig.failure("m2"))
+    await asyncio.sleep(1000)
+    assert [(o.message_id, o.outcome, o.t) for o in rig.outcomes] == [
+        ("m1", "resolved_sender", 0),
+        ("m2", "expired", 1900),
+    ]
+    await rig.close()

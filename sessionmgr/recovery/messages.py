@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -96,9 +97,12 @@ class MessageLedger:
         self._pseudonymizer = pseudonymizer
         self._open: dict[Key, OpenMessage] = {}
         self._by_id: dict[tuple[str, str], Key] = {}
-        #: closed keys and when (monotonic), forgotten one TTL later
+        #: closed keys and when (monotonic), forgotten after the retention
         self._closed: dict[Key, float] = {}
-        #: (instant, key): when to look at a key again (TTL expiry, or forgetting a closed one)
+        #: (closed at, key) in closing order: pruned as time goes by, with no timer (a timer per
+        #: closed id, a day out, would hold the TTL timer's sleep past earlier deadlines)
+        self._forget: deque[tuple[float, Key]] = deque()
+        #: (instant, key): when to look at an open key again (TTL expiry)
         self._deadlines: list[tuple[float, Key]] = []
         self._timer: asyncio.Task[None] | None = None
 
@@ -123,6 +127,7 @@ class MessageLedger:
         """Note a failure of a message; the message if it is open and not already being asked for."""
         assert event.peer is not None and event.message_id is not None
         key = self.key(event.session, event.peer, event.message_id)
+        self._prune()
         if key in self._closed:
             return None  # a late redelivery of a message that already has its outcome
         entry = self._open.get(key)
@@ -202,7 +207,8 @@ class MessageLedger:
         if phone is not None and phone is not asyncio.current_task():
             phone.cancel()
         self._closed[key] = now
-        self._arm(now + self.retention, key)
+        self._forget.append((now, key))
+        self._prune()
         event = self._emit(
             MessageOutcome(session=key[0], peer=entry.peer, message_id=key[2], outcome=outcome, waited=waited), t=t
         )
@@ -211,13 +217,21 @@ class MessageLedger:
 
     # --- time: TTL expiry and forgetting ----------------------------------------------------
 
+    def _prune(self) -> None:
+        """Forget closed ids older than the retention: the set of finished ids stays bounded."""
+        horizon = self._clock.monotonic() - self.retention
+        while self._forget and self._forget[0][0] <= horizon:
+            closed, key = self._forget.popleft()
+            if self._closed.get(key) == closed:
+                del self._closed[key]
+
     def _arm(self, when: float, key: Key) -> None:
         heapq.heappush(self._deadlines, (when, key))
         if self._timer is None or self._timer.done():
             self._timer = self._tasks.timer(self._expire())
 
     async def _expire(self) -> None:
-        ttl, retention = self._policy.message_retry_ttl, self.retention
+        ttl = self._policy.message_retry_ttl
         while self._deadlines:
             when, key = self._deadlines[0]
             now = self._clock.monotonic()
@@ -228,10 +242,9 @@ class MessageLedger:
             entry = self._open.get(key)
             if entry is not None and entry.last_t + ttl <= when:
                 self._spend(entry, t=when)  # stamped at the exact instant the TTL ran out
-            elif entry is None and self._closed.get(key) is not None and self._closed[key] + retention <= when:
-                del self._closed[key]
 
     def footprint(self) -> dict[str, int]:
+        self._prune()
         return {"open_messages": len(self._open), "closed_messages": len(self._closed)}
 
     # --- restore ------------------------------------------------------------------------
@@ -243,6 +256,7 @@ class MessageLedger:
         def mono(at: datetime) -> float:
             return now_t - (now_wall - at).total_seconds()
 
+        closed_rows: list[tuple[float, Key]] = []
         for row in rows:
             if row.outcome is None:
                 first, last = mono(row.first_failed_at), mono(row.last_failed_at)
@@ -253,4 +267,5 @@ class MessageLedger:
             elif row.closed_at is not None:
                 closed = mono(row.closed_at)
                 self._closed[row.key] = closed
-                self._arm(closed + self.retention, row.key)
+                closed_rows.append((closed, row.key))
+        self._forget.extend(sorted(closed_rows))
