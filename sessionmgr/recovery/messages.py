@@ -10,11 +10,13 @@ budget or its TTL ran out) or ``lost`` (its session was disconnected or
 cleaned). An outcome is final: a closed message is remembered (in memory and,
 across restarts, from the store) for :data:`FINISHED_RETENTION` (at least one
 TTL), and a later failure of it counts for health as usual but neither reopens
-it nor spends a retry: no receipt, no reset, no phone request. (Both clients
-forget a message one TTL after its last retry and would ask again; we do not,
-because a second outcome would count the message twice. A failure more than
-the retention after the outcome would open it anew: the store still keeps the
-first outcome, but a second event would be published.)
+it nor spends a retry: no receipt, no reset, no phone request. (Baileys drops a
+message's retry count after its 15-minute TTL and would ask again
+(src/Utils/message-retry-manager.ts ~83-87); whatsmeow keeps its per-id counter
+for the process's life (retry.go ~467-540). We ask no more once the message has
+its outcome: a second outcome would count it twice. A failure more than the
+retention after the outcome would open it anew: the store still keeps the first
+outcome, but a second event would be published.)
 
 A message whose budget or TTL runs out while its phone request is in flight
 (scheduled or asked, within ``phone_request_timeout``) is not expired yet: it
@@ -148,7 +150,8 @@ class MessageLedger:
         return entry
 
     def take_retry(self, entry: OpenMessage) -> int | None:
-        """Spend one retry of the budget; the retry's number, or ``None`` (and ``expired``) if none is left."""
+        """Spend one retry of the budget; the retry's number, or ``None`` if none is left (then ``expired``,
+        at once or when its phone request is over)."""
         if entry.retries >= self._policy.message_retry_max:
             self._spend(entry)
             return None
