@@ -20,9 +20,9 @@ from sessionmgr.pseudonym import Pseudonymizer
 
 PEER = "5511999990001@s.whatsapp.net"
 IDS = ["m0", "m1", "m2", "m3"]
-#: short enough that every closed message is still remembered when it could fail again
-#: (40 steps of at most 20 s stay under the 900 s TTL)
-SLEEPS = [0.0, 0.5, 2.0, 3.0, 5.0, 8.0, 20.0]
+#: the phone's and the receipts' instants, and 1000 s (past the 900 s TTL: an outcome must stay
+#: final after the TTL too); 40 steps of at most 1000 s stay under the ledger's retention of closed ids
+SLEEPS = [0.0, 0.5, 2.0, 3.0, 5.0, 8.0, 20.0, 1000.0]
 
 Step = tuple[str, str, float]
 steps = st.one_of(

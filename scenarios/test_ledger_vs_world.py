@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import Counter
 
 import pytest
 
@@ -40,3 +41,15 @@ def test_the_manager_never_claims_a_message_the_world_did_not_deliver(seed: int)
     }
     ignored = {m.id for m in world.values() if m.last_error == "duplicate"}
     assert undecryptable - ignored <= {e.message_id for e in outcomes}
+
+
+def test_every_message_has_at_most_one_outcome_and_none_the_phone_delivered_is_expired() -> None:
+    """Seed 3: no message id gets two outcomes (M00000683 once did), and no phone delivery is called expired."""
+    result = run(3)
+    outcomes = [e for e in result.events or [] if isinstance(e, MessageOutcome)]
+    counted = Counter(e.message_id for e in outcomes)
+    assert [mid for mid, n in counted.items() if n > 1] == []
+    world = result.world.messages
+    by_phone = {m.id for m in world.values() if m.status == "delivered" and m.via == "phone"}
+    assert by_phone  # the phone did deliver some: the check below is not empty
+    assert [e.message_id for e in outcomes if e.outcome == "expired" and e.message_id in by_phone] == []

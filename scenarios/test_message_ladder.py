@@ -20,6 +20,7 @@ from sessionmgr import (
     DecryptError,
     DecryptOk,
     Event,
+    MemoryStore,
     MockBackend,
     Policy,
     SessionManager,
@@ -215,3 +216,79 @@ async def test_messages_of_a_disconnected_session_are_lost_and_the_alert_fires()
     assert [(mid, outcome) for mid, outcome, _, _ in r.outcomes()] == [("m1", "lost"), ("m2", "lost"), ("m3", "lost")]
     assert [e.rule for e in events if isinstance(e, AlertFired)].count("messages_lost") == 1
     assert manager.stats_snapshot().overall.messages["lost"] == 3
+
+
+async def test_a_message_with_an_outcome_is_never_reopened_even_long_after_its_ttl(run: Run) -> None:
+    """m1 resolved at 2; its old frame failing again at 2000 (past the TTL) counts for health but opens nothing."""
+    run.fail("m1")
+    await until(2)
+    run.manager.observe_nowait(DecryptOk(session="bot-1", peer=PEER, message_id="m1"))
+    await until(2000)
+    run.fail("m1", Category.PREKEY)
+    await asyncio.sleep(0)
+    assert run.manager.get_session_health("bot-1").weighted_errors > 0  # an error for health as usual
+    await until(4000)
+    assert run.outcomes() == [("m1", "resolved_sender", 2, 2)]
+    assert run.at("resend_requested") == [0]  # no receipt for a message already resolved
+    assert run.at("phone_requested") == []
+
+
+async def test_a_spent_budget_waits_for_the_phone_request_in_flight_and_its_answer_resolves(run: Run) -> None:
+    """Failures at 0..5 (1 s apart): the phone asked at 4, the budget spent at 5, its answer at 6 is resolved_phone."""
+    for t in range(6):
+        await until(t)
+        run.fail("m1", Category.IDENTITY)
+    await until(6)
+    assert run.outcomes() == []  # the phone's answer is still due until 4 + 8 s
+    run.manager.observe_nowait(PhoneAnswered(session="bot-1", peer=PEER, message_id="m1"))
+    await until(30)
+    assert run.at("phone_requested") == [4]
+    assert run.at("resend_requested") == [0, 1, 2, 3, 4]
+    assert run.outcomes() == [("m1", "resolved_phone", 6, 6)]
+
+
+async def test_a_spent_budget_with_a_silent_phone_expires_when_the_phone_request_times_out(run: Run) -> None:
+    """The same storm with no answer: expired at 4 + 8 = 12 s, not at the 6th failure (5 s)."""
+    for t in range(6):
+        await until(t)
+        run.fail("m1", Category.IDENTITY)
+    await until(30)
+    assert run.outcomes() == [("m1", "expired", 12, 12)]
+
+
+async def test_a_decrypt_while_the_phone_is_due_after_the_budget_is_spent_is_resolved_sender(run: Run) -> None:
+    """The same storm, then the sender's resend decrypts at 7: resolved_sender, and the phone request is dropped."""
+    for t in range(6):
+        await until(t)
+        run.fail("m1", Category.IDENTITY)
+    await until(7)
+    run.manager.observe_nowait(DecryptOk(session="bot-1", peer=PEER, message_id="m1"))
+    await until(30)
+    assert run.outcomes() == [("m1", "resolved_sender", 7, 7)]
+
+
+async def test_an_outcome_stays_final_across_a_restart_after_the_ttl() -> None:
+    """m1 resolved at 2; the manager restarts at 1000 (past the TTL) on the same store; m1 failing at 2000 opens nothing."""
+    store = MemoryStore()
+    events: list[Event] = []
+
+    def manager() -> SessionManager:
+        m = SessionManager(MockBackend(), policy=Policy(**QUIET), store=store, pseudonymizer=Pseudonymizer(b"t"))  # type: ignore[arg-type]
+        m.bus.subscribe(events.append)
+        return m
+
+    first = manager()
+    async with first:
+        Run(first, MockBackend(), events).fail("m1")
+        await until(2)
+        first.observe_nowait(DecryptOk(session="bot-1", peer=PEER, message_id="m1"))
+        await until(1000)
+    second = manager()
+    async with second:
+        await until(2000)
+        Run(second, MockBackend(), events).fail("m1")
+        await until(4000)
+    assert [(e.message_id, e.outcome, e.t) for e in events if isinstance(e, MessageOutcome)] == [
+        ("m1", "resolved_sender", 2)
+    ]
+    assert [e.t for e in events if e.kind == "resend_requested"] == [0]

@@ -11,7 +11,7 @@ from sessionmgr.clock import LoopClock
 from sessionmgr.events import MessageOutcome
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.recovery.journal import Journal
-from sessionmgr.recovery.messages import MessageLedger
+from sessionmgr.recovery.messages import FINISHED_RETENTION, MessageLedger
 from sessionmgr.recovery.publish import Publisher
 from sessionmgr.recovery.tasks import TaskSupervisor
 
@@ -90,3 +90,32 @@ async def test_open_messages_are_restored_with_their_budget_and_ttl_and_closed_o
     rows = {m.message_id: (m.outcome, m.retries) for m in await store.messages()}
     assert rows == {"done": ("resolved_phone", 0), "open": ("expired", 2)}
     await second.close()
+
+
+async def test_closed_ids_are_remembered_past_the_ttl_and_forgotten_after_the_retention() -> None:
+    """A message closed at 0 is still closed at 2 TTLs (a failure then is ignored) and dropped after the retention."""
+    rig = Rig(MemoryStore(), Policy(message_retry_ttl=100))
+    rig.ledger.open(rig.failure("m1"))
+    rig.ledger.resolve("s", PEER, "m1", "resolved_sender")
+    await asyncio.sleep(200)
+    assert rig.ledger.open(rig.failure("m1")) is None
+    assert rig.ledger.footprint() == {"open_messages": 0, "closed_messages": 1}
+    await asyncio.sleep(FINISHED_RETENTION)
+    assert rig.ledger.footprint() == {"open_messages": 0, "closed_messages": 0}
+    assert [(o.message_id, o.outcome) for o in rig.outcomes] == [("m1", "resolved_sender")]
+    await rig.close()
+
+
+async def test_remembering_a_closed_id_does_not_delay_a_later_message_s_ttl() -> None:
+    """m1 closed at 0 is remembered for a day; m2 failing at 1000 still expires at exactly 1000 + 900."""
+    rig = Rig(MemoryStore())
+    rig.ledger.open(rig.failure("m1"))
+    rig.ledger.resolve("s", PEER, "m1", "resolved_sender")
+    await asyncio.sleep(1000)
+    rig.ledger.open(rig.failure("m2"))
+    await asyncio.sleep(1000)
+    assert [(o.message_id, o.outcome, o.t) for o in rig.outcomes] == [
+        ("m1", "resolved_sender", 0),
+        ("m2", "expired", 1900),
+    ]
+    await rig.close()

@@ -7,16 +7,31 @@ match across restarts). It opens at its first failure that asks for a resend
 :data:`~sessionmgr.events.MESSAGE_OUTCOMES`: ``resolved_sender`` (a later
 decrypt of it), ``resolved_phone`` (the phone sent it), ``expired`` (its retry
 budget or its TTL ran out) or ``lost`` (its session was disconnected or
-cleaned). A closed message is remembered for one TTL so a late redelivery of
-it neither reopens it nor asks again; the store keeps the outcome for good.
+cleaned). An outcome is final: a closed message is remembered (in memory and,
+across restarts, from the store) for :data:`FINISHED_RETENTION` (at least one
+TTL), and a later failure of it counts for health as usual but neither reopens
+it nor spends a retry: no receipt, no reset, no phone request. (Baileys drops a
+message's retry count after its 15-minute TTL and would ask again
+(src/Utils/message-retry-manager.ts ~83-87); whatsmeow keeps its per-id counter
+for the process's life (retry.go ~467-540). We ask no more once the message has
+its outcome: a second outcome would count it twice. A failure more than the
+retention after the outcome would open it anew: the store still keeps the first
+outcome, but a second event would be published.)
+
+A message whose budget or TTL runs out while its phone request is in flight
+(scheduled or asked, within ``phone_request_timeout``) is not expired yet: it
+is marked *spent*, the phone's answer or a decrypt of it still resolves it,
+and the phone rung expires it when the request times out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from sessionmgr.clock import Clock, to_ns
 from sessionmgr.events import DecryptError, MessageOutcome
@@ -27,7 +42,12 @@ from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.tasks import TaskSupervisor
 from sessionmgr.store import MessageRecord
 
-__all__ = ["MessageLedger", "OpenMessage"]
+__all__ = ["FINISHED_RETENTION", "MessageLedger", "OpenMessage"]
+
+#: how long a closed message id is remembered (seconds; one TTL if that is longer). A day:
+#: the simulated world redelivers old frames ~40 min later, and WhatsApp's offline queue
+#: can hold one for as long as a phone stays away. Bounded: ids older than this are dropped.
+FINISHED_RETENTION: Final = 86_400.0
 
 Key = tuple[str, str, str]
 
@@ -46,6 +66,8 @@ class OpenMessage:
     #: only the phone can help (the server had no payload)
     phone_only: bool = False
     phone: asyncio.Task[None] | None = None
+    #: its budget or TTL ran out while the phone was due: it expires when the phone request is over
+    spent: bool = False
 
     @property
     def session(self) -> str:
@@ -77,9 +99,12 @@ class MessageLedger:
         self._pseudonymizer = pseudonymizer
         self._open: dict[Key, OpenMessage] = {}
         self._by_id: dict[tuple[str, str], Key] = {}
-        #: closed keys and when (monotonic), forgotten one TTL later
+        #: closed keys and when (monotonic), forgotten after the retention
         self._closed: dict[Key, float] = {}
-        #: (instant, key): when to look at a key again (TTL expiry, or forgetting a closed one)
+        #: (closed at, key) in closing order: pruned as time goes by, with no timer (a timer per
+        #: closed id, a day out, would hold the TTL timer's sleep past earlier deadlines)
+        self._forget: deque[tuple[float, Key]] = deque()
+        #: (instant, key): when to look at an open key again (TTL expiry)
         self._deadlines: list[tuple[float, Key]] = []
         self._timer: asyncio.Task[None] | None = None
 
@@ -90,6 +115,11 @@ class MessageLedger:
     def ttl(self) -> float:
         return self._policy.message_retry_ttl
 
+    @property
+    def retention(self) -> float:
+        """Seconds a closed message id is remembered (restore loads the store's rows closed within it)."""
+        return max(self.ttl, FINISHED_RETENTION)
+
     def key(self, session: str, peer: str, message_id: str) -> Key:
         return (session, self._pseudonymizer.pseudonym(peer), message_id)
 
@@ -99,6 +129,7 @@ class MessageLedger:
         """Note a failure of a message; the message if it is open and not already being asked for."""
         assert event.peer is not None and event.message_id is not None
         key = self.key(event.session, event.peer, event.message_id)
+        self._prune()
         if key in self._closed:
             return None  # a late redelivery of a message that already has its outcome
         entry = self._open.get(key)
@@ -119,9 +150,10 @@ class MessageLedger:
         return entry
 
     def take_retry(self, entry: OpenMessage) -> int | None:
-        """Spend one retry of the budget; the retry's number, or ``None`` (and ``expired``) if none is left."""
+        """Spend one retry of the budget; the retry's number, or ``None`` if none is left (then ``expired``,
+        at once or when its phone request is over)."""
         if entry.retries >= self._policy.message_retry_max:
-            self.close(entry, "expired")
+            self._spend(entry)
             return None
         entry.record = entry.record.evolve(retries=entry.retries + 1)
         self._journal.message(entry.record)
@@ -132,6 +164,18 @@ class MessageLedger:
         entry = self.open(event)
         if entry is not None:
             self.close(entry, "lost")
+
+    def _spend(self, entry: OpenMessage, *, t: float | None = None) -> None:
+        """Its budget or TTL ran out: expired now, or once its phone request is over."""
+        if entry.phone is not None:
+            entry.spent = True  # the phone's answer is still due: see phone_done
+        else:
+            self.close(entry, "expired", t=t)
+
+    def phone_done(self, entry: OpenMessage, t: float) -> None:
+        """The phone request for ``entry`` is over at ``t`` (unanswered): expire it if nothing else can help."""
+        if entry.phone_only or entry.spent:
+            self.close(entry, "expired", t=t)
 
     # --- outcomes ---------------------------------------------------------------------
 
@@ -166,7 +210,8 @@ class MessageLedger:
         if phone is not None and phone is not asyncio.current_task():
             phone.cancel()
         self._closed[key] = now
-        self._arm(now + self._policy.message_retry_ttl, key)
+        self._forget.append((now, key))
+        self._prune()
         event = self._emit(
             MessageOutcome(session=key[0], peer=entry.peer, message_id=key[2], outcome=outcome, waited=waited), t=t
         )
@@ -174,6 +219,14 @@ class MessageLedger:
         self._journal.message(entry.record)
 
     # --- time: TTL expiry and forgetting ----------------------------------------------------
+
+    def _prune(self) -> None:
+        """Forget closed ids older than the retention: the set of finished ids stays bounded."""
+        horizon = self._clock.monotonic() - self.retention
+        while self._forget and self._forget[0][0] <= horizon:
+            closed, key = self._forget.popleft()
+            if self._closed.get(key) == closed:
+                del self._closed[key]
 
     def _arm(self, when: float, key: Key) -> None:
         heapq.heappush(self._deadlines, (when, key))
@@ -191,22 +244,22 @@ class MessageLedger:
             heapq.heappop(self._deadlines)
             entry = self._open.get(key)
             if entry is not None and entry.last_t + ttl <= when:
-                self.close(entry, "expired", t=when)  # stamped at the exact instant the TTL ran out
-            elif entry is None and self._closed.get(key) is not None and self._closed[key] + ttl <= when:
-                del self._closed[key]
+                self._spend(entry, t=when)  # stamped at the exact instant the TTL ran out
 
     def footprint(self) -> dict[str, int]:
+        self._prune()
         return {"open_messages": len(self._open), "closed_messages": len(self._closed)}
 
     # --- restore ------------------------------------------------------------------------
 
     def restore(self, rows: list[MessageRecord], now_t: float) -> None:
-        """Rows from the store (open, and closed within one TTL) become the ledger again."""
+        """Rows from the store (open, and closed within :attr:`retention`) become the ledger again."""
         now_wall = self._clock.wall()
 
         def mono(at: datetime) -> float:
             return now_t - (now_wall - at).total_seconds()
 
+        closed_rows: list[tuple[float, Key]] = []
         for row in rows:
             if row.outcome is None:
                 first, last = mono(row.first_failed_at), mono(row.last_failed_at)
@@ -217,4 +270,5 @@ class MessageLedger:
             elif row.closed_at is not None:
                 closed = mono(row.closed_at)
                 self._closed[row.key] = closed
-                self._arm(closed + self._policy.message_retry_ttl, row.key)
+                closed_rows.append((closed, row.key))
+        self._forget.extend(sorted(closed_rows))

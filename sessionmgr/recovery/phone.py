@@ -71,6 +71,8 @@ class PhoneRung:
             await self._clock.sleep(delay)
         if not self._ledger.is_open(entry) or not self.online(entry.session):
             entry.phone = None
+            if entry.spent:
+                self._ledger.phone_done(entry, asked_at)  # never asked, and its budget is spent
             return
         session, peer, message_id = entry.session, entry.peer, entry.record.message_id
         self._emit(PhoneRequested(session=session, peer=peer, message_id=message_id), t=asked_at)
@@ -81,6 +83,6 @@ class PhoneRung:
         give_up = asked_at + self._policy.phone_request_timeout
         await self._clock.sleep(max(0.0, give_up - self._clock.monotonic()))
         entry.phone = None
-        if entry.phone_only and self._ledger.is_open(entry):
-            # nothing but the phone could bring it, and the phone did not answer in time
-            self._ledger.close(entry, "expired", t=give_up)
+        # nothing but the phone could bring it (an unavailable message, or one whose budget
+        # ran out meanwhile), and the phone did not answer in time
+        self._ledger.phone_done(entry, give_up)

@@ -30,8 +30,8 @@ async def restore(
         elif entry.kind == "alert_resolved":
             active.pop(key, None)
     alerts.restore_active({key: (entry.at - now_wall).total_seconds() + now_t for key, entry in active.items()})
-    # open messages, and those closed within one TTL (so a late redelivery does not reopen them)
-    ledger.restore(await store.messages(since=now_wall - timedelta(seconds=ledger.ttl)), now_t)
+    # open messages, and those closed within the retention (so a late redelivery does not reopen them)
+    ledger.restore(await store.messages(since=now_wall - timedelta(seconds=ledger.retention)), now_t)
     for record in records:
         state = sessions.state(record.session)
         if record.status.is_down:
