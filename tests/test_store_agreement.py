@@ -1,4 +1,4 @@
-"""Hypothesis drives the memory store and the SQLite store with the same operations: they agree."""
+"""Hypothesis drives the memory store and each durable store (SQLite, PostgreSQL) with the same operations: they agree."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import asyncio
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from sessionmgr.store import AuditEntry, MemoryStore, QuarantineEntry, SessionRecord, Status, WriteBatch
+from harness.postgres import HOW_TO_RUN, fresh_schema, server_url
+from sessionmgr.store import AuditEntry, MemoryStore, QuarantineEntry, SessionRecord, Status, Store, WriteBatch
 from sessionmgr.store.sqlite import SQLiteStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -41,12 +44,23 @@ quarantines = st.builds(QuarantineEntry, at=times, session=sessions, material=st
 
 
 class StoresAgree(RuleBasedStateMachine):
+    """The memory twin and one durable store (``durable``: SQLite unless a subclass says otherwise)."""
+
+    kind: ClassVar[str] = "sqlite"
+
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.tmp = tempfile.TemporaryDirectory()
         self.memory = MemoryStore()
-        self.sqlite = SQLiteStore(Path(self.tmp.name) / "agree.db")
+        self.place = self.new_place()
+        self.sqlite = self.open()
+
+    def new_place(self) -> str:
+        return str(Path(self.tmp.name) / "agree.db")
+
+    def open(self) -> Store:
+        return SQLiteStore(self.place)
 
     def both(self, op: str, *args: object) -> tuple[object, object]:
         async def run() -> tuple[object, object]:
@@ -70,7 +84,7 @@ class StoresAgree(RuleBasedStateMachine):
     @rule()
     def reopen(self) -> None:
         self.loop.run_until_complete(self.sqlite.close())
-        self.sqlite = SQLiteStore(self.sqlite.path)
+        self.sqlite = self.open()
 
     @invariant()
     def same_contents(self) -> None:
@@ -84,5 +98,28 @@ class StoresAgree(RuleBasedStateMachine):
         self.tmp.cleanup()
 
 
+class PostgresAgrees(StoresAgree):
+    """The same machine against PostgreSQL, each example in a fresh schema."""
+
+    kind = "postgres"
+
+    def new_place(self) -> str:
+        server = server_url()
+        assert server is not None  # the test skips first when there is none
+        return fresh_schema(server, "agree")
+
+    def open(self) -> Store:
+        from sessionmgr.store.postgres import PostgresStore
+
+        return PostgresStore(self.place)
+
+
 StoresAgree.TestCase.settings = settings(max_examples=40, stateful_step_count=15, deadline=None)
 TestStoresAgree = StoresAgree.TestCase
+PostgresAgrees.TestCase.settings = settings(max_examples=25, stateful_step_count=15, deadline=None)
+
+
+@pytest.mark.skipif(server_url() is None, reason=HOW_TO_RUN)
+class TestPostgresAgrees(PostgresAgrees.TestCase):  # type: ignore[misc,valid-type]
+    """Memory and PostgreSQL agree on every operation sequence Hypothesis tries."""
+
