@@ -122,4 +122,3 @@ PostgresAgrees.TestCase.settings = settings(max_examples=25, stateful_step_count
 @pytest.mark.skipif(server_url() is None, reason=HOW_TO_RUN)
 class TestPostgresAgrees(PostgresAgrees.TestCase):  # type: ignore[misc,valid-type]
     """Memory and PostgreSQL agree on every operation sequence Hypothesis tries."""
-

@@ -23,4 +23,6 @@ class LeaseLost(StoreError):
         self.sessions = sessions
         self.owner = owner
         listed = ", ".join(sorted(sessions))
-        super().__init__(f"lease lost on {listed}: another worker owns it now; {owner or 'this worker'} stops acting on it")
+        super().__init__(
+            f"lease lost on {listed}: another worker owns it now; {owner or 'this worker'} stops acting on it"
+        )

@@ -171,9 +171,8 @@ class PostgresStore:
             if held is not None:
                 if lease is None or (lease[0], lease[1]) != held:
                     refused.add(session)
-            elif lease is not None and self.owner is not None and lease[0] != self.owner:
-                if now is None or lease[2] > now:
-                    refused.add(session)
+            elif lease is not None and self.owner not in (None, lease[0]) and (now is None or lease[2] > now):
+                refused.add(session)
         return frozenset(refused)
 
     @staticmethod
@@ -244,7 +243,9 @@ class PostgresStore:
         self._executor.shutdown(wait=True)
 
 
-def _claim(db: psycopg.Connection[tuple[Any, ...]], session: str, owner: str, now: datetime, until: datetime) -> int | None:
+def _claim(
+    db: psycopg.Connection[tuple[Any, ...]], session: str, owner: str, now: datetime, until: datetime
+) -> int | None:
     """Take or renew the lease; its epoch, or None if another owner holds it (or is claiming it now)."""
     with db.transaction():
         row = db.execute(
@@ -260,9 +261,11 @@ def _claim(db: psycopg.Connection[tuple[Any, ...]], session: str, owner: str, no
         holder, epoch, expires = row
         if holder != owner and expires > now:
             return None
-        epoch = int(epoch) + (holder != owner)
-        db.execute("UPDATE leases SET owner = %s, epoch = %s, until = %s WHERE session = %s", (owner, epoch, until, session))
-        return epoch
+        taken = int(epoch) + (holder != owner)
+        db.execute(
+            "UPDATE leases SET owner = %s, epoch = %s, until = %s WHERE session = %s", (owner, taken, until, session)
+        )
+        return taken
 
 
 def _latest(batch: WriteBatch) -> datetime | None:
