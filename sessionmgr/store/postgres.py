@@ -261,7 +261,7 @@ def _claim(
         holder, epoch, expires = row
         if holder != owner and expires > now:
             return None
-        taken = int(epoch) + (holder != owner)
+        taken = int(epoch) + int(holder != owner)
         db.execute(
             "UPDATE leases SET owner = %s, epoch = %s, until = %s WHERE session = %s", (owner, taken, until, session)
         )
