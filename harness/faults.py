@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from harness.world import Peer, SimWorld
+from harness.parties import Peer
+from harness.world import SimWorld
 
 __all__ = [
     "FAULTS",

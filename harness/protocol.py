@@ -18,6 +18,7 @@ from typing import Final, Literal
 
 __all__ = [
     "MAX_SKIP",
+    "BadMac",
     "BotKeys",
     "Frame",
     "MessageCounterError",
@@ -30,6 +31,9 @@ __all__ = [
     "UntrustedIdentityKeyError",
     "decrypt",
     "encrypt",
+    "hmac_sha256",
+    "js_error_text",
+    "root_key",
 ]
 
 #: libsignal-node refuses to skip ahead more than this many message keys.
@@ -83,12 +87,13 @@ class BadMac(Exception):
 # --- primitives ----------------------------------------------------------------------
 
 
-def _hmac(key: bytes, data: bytes) -> bytes:
+def hmac_sha256(key: bytes, data: bytes) -> bytes:
+    """HMAC-SHA256, the one primitive every chain step and MAC is made of."""
     return hmac.new(key, data, hashlib.sha256).digest()
 
 
 def _keystream(key: bytes, length: int) -> bytes:
-    blocks = [_hmac(key, b"ks" + i.to_bytes(4, "big")) for i in range((length + 31) // 32)]
+    blocks = [hmac_sha256(key, b"ks" + i.to_bytes(4, "big")) for i in range((length + 31) // 32)]
     return b"".join(blocks)[:length]
 
 
@@ -99,16 +104,16 @@ def _xor(data: bytes, key: bytes) -> bytes:
 
 def step(chain_key: bytes) -> tuple[bytes, bytes]:
     """(message key, next chain key) from a chain key."""
-    return _hmac(chain_key, b"\x01"), _hmac(chain_key, b"\x02")
+    return hmac_sha256(chain_key, b"\x01"), hmac_sha256(chain_key, b"\x02")
 
 
 def root_key(signed_prekey: bytes, prekey: bytes | None, base_key: bytes, identity: bytes) -> bytes:
     """The modelled agreement: both sides reach it only with the same prekey secrets."""
-    return _hmac(signed_prekey + (prekey or b""), base_key + identity)
+    return hmac_sha256(signed_prekey + (prekey or b""), base_key + identity)
 
 
 def _mac(message_key: bytes, header: bytes, body: bytes) -> bytes:
-    return _hmac(_hmac(message_key, b"mac"), header + body)[:MAC_LENGTH]
+    return hmac_sha256(hmac_sha256(message_key, b"mac"), header + body)[:MAC_LENGTH]
 
 
 # --- state ----------------------------------------------------------------------------
@@ -217,7 +222,7 @@ def _decrypt_message(keys: BotKeys, frame: Frame) -> bytes:
         except (BadMac, SessionError) as exc:
             errors.append(exc)
     keys.console.append("Failed to decrypt message with any known session...")
-    keys.console.extend(f"Session error:{_js(e)}" for e in errors)
+    keys.console.extend(f"Session error:{js_error_text(e)}" for e in errors)
     raise SessionError("No matching sessions found for message", tuple(errors))
 
 
@@ -238,7 +243,7 @@ def _decrypt_prekey_message(keys: BotKeys, frame: Frame) -> tuple[bytes, int | N
         if record.sessions:
             keys.console.append("Closing open session in favor of incoming prekey bundle")
         root = root_key(signed, prekey, frame.base_key, frame.identity)
-        session = ReceivingSession(frame.base_key, _hmac(root, b"chain"))
+        session = ReceivingSession(frame.base_key, hmac_sha256(root, b"chain"))
         record.sessions.insert(0, session)
         consumed = frame.prekey_id
     plaintext = _decrypt_with(session, frame)  # pkmsg errors are not wrapped
@@ -276,7 +281,7 @@ def _decrypt_with(session: ReceivingSession, frame: Frame) -> bytes:
     return plaintext
 
 
-def _js(error: Exception) -> str:
+def js_error_text(error: Exception) -> str:
     """How Node prints an error in ``"Session error:" + e``: ``Name: message``."""
     name = getattr(error, "name", type(error).__name__)
     return f"{name}: {error}" if str(error) else name

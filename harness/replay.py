@@ -18,13 +18,15 @@ from sessionmgr.events import ActionFailed, Event, RegenerationFailed, RetryFini
 from sessionmgr.manager import SessionManager
 from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
-from sessionmgr.report.builder import ReportRecorder
+from sessionmgr.report.builder import ReportParts, build_report
+from sessionmgr.report.recorder import ReportRecorder
 from sessionmgr.store import MemoryStore, Store
 from sessionmgr.trace.codec import TraceError, decode_event
 from sessionmgr.trace.readers import Located, Reader, merge
 
-__all__ = ["RecordedOutcomes", "ReplayResult", "replay", "run_replay"]
+__all__ = ["Progress", "RecordedOutcomes", "ReplayResult", "ReplayRun", "replay", "run_replay"]
 
+#: Told how many events were fed so far (every 10,000).
 Progress = Callable[[int], None]
 
 # How close a backend call must come to a recorded failure to be that failure.
@@ -91,8 +93,20 @@ class RecordedOutcomes:
 
 
 @dataclasses.dataclass(slots=True)
+class ReplayRun:
+    """What :func:`replay` saw and did, before it becomes a report."""
+
+    recorder: ReportRecorder
+    events: list[Event] | None
+    backend: MockBackend
+
+
+@dataclasses.dataclass(slots=True)
 class ReplayResult:
+    """A finished replay: its report, what it was built from, and what the manager asked of the backend."""
+
     report: dict[str, Any]
+    parts: ReportParts
     events: list[Event] | None
     backend: MockBackend
 
@@ -107,8 +121,7 @@ async def replay(
     outcomes: RecordedOutcomes | None = None,
     progress: Progress | None = None,
     keep_events: bool = False,
-    source: dict[str, Any] | None = None,
-) -> ReplayResult:
+) -> ReplayRun:
     """Feed observations to a manager on the running virtual loop (whose time 0 is ``epoch``)."""
     loop = asyncio.get_running_loop()
     policy = policy or Policy()
@@ -147,8 +160,7 @@ async def replay(
                 progress(count)
         await asyncio.sleep(policy.window if tail is None else tail)
         await manager.drain()
-    report = recorder.report(source=source or {"kind": "replay"})
-    return ReplayResult(report, events, backend)
+    return ReplayRun(recorder, events, backend)
 
 
 def _first(items: Iterator[Located]) -> tuple[Located | None, Iterator[Located]]:
@@ -177,19 +189,19 @@ def run_replay(
     # log-record times follow the trace's own clock, where freezegun (the harness extra) is there
     freeze = importlib.util.find_spec("freezegun") is not None
     with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=epoch, freeze_wall_clock=freeze)) as runner:
-        result = runner.run(
+        run = runner.run(
             replay(items, epoch=epoch, policy=policy, store=store, tail=tail, outcomes=outcomes,
-                   progress=progress, keep_events=keep_events, source=source)
+                   progress=progress, keep_events=keep_events)
         )  # fmt: skip
     stats = [r.stats for r in readers]
-    rejected = [row for s in stats for row in s.rejected]
-    result.report["input"] = {
+    accounting = {
         "lines": sum(s.lines for s in stats),
         "events": sum(s.events for s in stats),
         "ignored": sum(sum(s.ignored.values()) for s in stats),
         "rejected_count": sum(s.rejected_count for s in stats),
-        "rejected": rejected,
+        "rejected": [row for s in stats for row in s.rejected],
         "files": [s.to_dict() for s in stats],
         "recorded_backend_failures": len(outcomes),
     }
-    return result
+    parts = ReportParts(run.recorder, source=source, input=accounting)
+    return ReplayResult(build_report(parts), parts, run.events, run.backend)

@@ -12,18 +12,22 @@ from typing import Any
 from harness.faults import FaultPlan, default_fault_mix, schedule
 from harness.loop import DEFAULT_EPOCH, VirtualLoop
 from harness.population import make_population
-from harness.world import SimWorld, WorldBackend, WorldConfig
+from harness.traffic import poisson_traffic
+from harness.world import SimWorld, WorldConfig
+from harness.world_backend import WorldBackend
 from sessionmgr.bus import EventBus
 from sessionmgr.clock import LoopClock
 from sessionmgr.events import Event
 from sessionmgr.manager import SessionManager
 from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
-from sessionmgr.report.builder import ReportRecorder
+from sessionmgr.report.builder import ReportParts, build_report
+from sessionmgr.report.recorder import ReportRecorder
 from sessionmgr.store import MemoryStore, Store
 
-__all__ = ["SimConfig", "SimResult", "run_simulation", "simulate"]
+__all__ = ["Progress", "SimConfig", "SimResult", "run_simulation", "run_simulation_result", "simulate"]
 
+#: Told the fraction of the simulated time done so far, from 0 to 1.
 Progress = Callable[[float], None]
 
 
@@ -65,7 +69,10 @@ class SimConfig:
 
 @dataclass(slots=True)
 class SimResult:
+    """A finished run: its report, what it was built from, and the world and manager for tests to inspect."""
+
     report: dict[str, Any]
+    parts: ReportParts
     world: SimWorld
     manager: SessionManager | None
     events: list[Event] | None = None
@@ -114,7 +121,9 @@ async def simulate(
     horizon = config.hours * 3600
     plan = config.faults if config.faults is not None else default_fault_mix(population.sessions, config.hours)
     schedule(plan.scaled(config.fault_scale), world, random.Random(fault_seed), horizon)
-    traffic = loop.create_task(_traffic(world, population.texts, config, random.Random(traffic_seed), horizon))
+    traffic = loop.create_task(
+        poisson_traffic(world, population.texts, config.message_interval, random.Random(traffic_seed), horizon)
+    )
     try:
         step = 3600.0 if horizon >= 3600 else horizon
         elapsed = 0.0
@@ -130,24 +139,14 @@ async def simulate(
         if manager is not None:
             await manager.aclose()
     world.finish()
-    report = recorder.report(source=config.source(), delivery=world.delivery(), sessions=list(population.sessions))
-    report["input"] = {"events": recorder.events, "messages": len(world.messages), "rejected": []}
-    return SimResult(report, world, manager, events)
-
-
-async def _traffic(
-    world: SimWorld, texts: tuple[str, ...], config: SimConfig, rng: random.Random, horizon: float
-) -> None:
-    # One Poisson stream for the whole population: one timer at a time, however many peers.
-    peers = sorted(world.peers)
-    rate = len(peers) / config.message_interval
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    while True:
-        await asyncio.sleep(rng.expovariate(rate))
-        if loop.time() - start >= horizon:
-            return
-        world.send(rng.choice(peers), rng.choice(texts).encode())
+    parts = ReportParts(
+        recorder,
+        source=config.source(),
+        input={"events": recorder.events, "messages": len(world.messages), "rejected": []},
+        delivery=world.delivery(),
+        sessions=list(population.sessions),
+    )
+    return SimResult(build_report(parts), parts, world, manager, events)
 
 
 def run_simulation(
@@ -161,5 +160,16 @@ def run_simulation(
 
     ``datetime.now()`` and log-record times follow virtual time during the run.
     """
+    return run_simulation_result(config, progress=progress, store=store, subscribers=subscribers).report
+
+
+def run_simulation_result(
+    config: SimConfig,
+    *,
+    progress: Progress | None = None,
+    store: Store | None = None,
+    subscribers: tuple[Callable[[Event], None], ...] = (),
+) -> SimResult:
+    """As :func:`run_simulation`, but the whole result, so a caller can build the report again with more sections."""
     with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=DEFAULT_EPOCH, freeze_wall_clock=True)) as runner:
-        return runner.run(simulate(config, progress=progress, store=store, subscribers=subscribers)).report
+        return runner.run(simulate(config, progress=progress, store=store, subscribers=subscribers))

@@ -1,4 +1,10 @@
-"""A simulated WhatsApp world: bots, peers, a prekey server, traffic and delivery accounting."""
+"""A simulated WhatsApp world: bots and peers whose Signal state really breaks, and what the backend does to it.
+
+The parts live next door: who is in it (:mod:`harness.parties`), the server's
+prekey pool (:mod:`harness.prekeys`), delivery accounting (:mod:`harness.delivery`),
+the manager's backend over it (:mod:`harness.world_backend`), and traffic
+(:mod:`harness.traffic`).
+"""
 
 from __future__ import annotations
 
@@ -7,23 +13,25 @@ import dataclasses
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Final, Literal
+from dataclasses import dataclass
 
-from harness.population import PeerInfo, Population
+from harness.delivery import DeliveryLedger, Message
+from harness.parties import Bot, Peer
+from harness.population import Population
+from harness.prekeys import PREKEY_BATCH, PrekeyServer
 from harness.protocol import (
     BadMac,
     BotKeys,
     Frame,
     SendingSession,
     SignalError,
-    _hmac,
-    _js,
     decrypt,
     encrypt,
+    hmac_sha256,
+    js_error_text,
     root_key,
 )
-from sessionmgr.backend import BackendError
+from harness.world_backend import WorldBackend
 from sessionmgr.classify import classify_texts
 from sessionmgr.clock import LoopClock
 from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event
@@ -31,11 +39,6 @@ from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event
 __all__ = ["Bot", "Message", "Observer", "Peer", "SimWorld", "WorldBackend", "WorldConfig"]
 
 Observer = Callable[[Event], None]
-Status = Literal["pending", "delivered", "lost"]
-
-#: Baileys uploads this many one-time prekeys at a time, and refills below the low mark.
-PREKEY_BATCH: Final = 30
-PREKEY_LOW: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,50 +53,6 @@ class WorldConfig:
     repair_delay: float = 1800.0
     #: Delay between the server's "prekeys low" notice and the bot's upload.
     refill_delay: float = 60.0
-
-
-@dataclass(slots=True)
-class Bot:
-    session: str
-    keys: BotKeys
-    server_prekeys: list[int]
-    signed_id: int
-    next_prekey_id: int
-    last_resort: int | None = None
-    connected: bool = True
-    refill_pending: bool = False
-    refill_lost: bool = False
-
-
-@dataclass(slots=True)
-class Peer:
-    info: PeerInfo
-    session: str
-    identity: bytes
-    sending: SendingSession | None = None
-    last_frame: Frame | None = None
-
-
-@dataclass(slots=True)
-class Message:
-    """One message a peer sent, from send to its end: delivered or lost with a reason."""
-
-    id: str
-    session: str
-    peer: str
-    sent_at: float
-    plaintext: bytes = field(repr=False)
-    status: Status = "pending"
-    failures: int = 0
-    resends: int = 0
-    delivered_at: float | None = None
-    reason: str | None = None
-    last_error: str | None = None
-
-    @property
-    def recovered(self) -> bool:
-        """Delivered only after at least one failed decryption."""
-        return self.status == "delivered" and self.failures > 0
 
 
 class SimWorld:
@@ -117,13 +76,19 @@ class SimWorld:
         self.clock = LoopClock()
         self.bots: dict[str, Bot] = {}
         self.peers: dict[str, Peer] = {}
-        self.messages: dict[str, Message] = {}
+        self.ledger = DeliveryLedger()
+        self.prekey_server = PrekeyServer(self._bytes, self.config.refill_delay)
+        #: (backend method, session) -> virtual time until which that action fails
         self.failed_backend: dict[tuple[str, str], float] = {}
-        self._message_seq = 0
         for session in population.sessions:
             self.bots[session] = self._new_bot(session)
         for info in population.peers:
             self.peers[info.jid] = Peer(info, info.session, self._bytes())
+
+    @property
+    def messages(self) -> dict[str, Message]:
+        """Every message sent so far, by id."""
+        return self.ledger.messages
 
     # --- time ------------------------------------------------------------------------
 
@@ -145,34 +110,12 @@ class SimWorld:
     def _new_bot(self, session: str) -> Bot:
         keys = BotKeys(identity=self._bytes(), signed_prekeys={1: self._bytes()}, prekeys={})
         bot = Bot(session, keys, [], signed_id=1, next_prekey_id=1)
-        self._upload_prekeys(bot, PREKEY_BATCH * 2)
+        self.prekey_server.upload(bot, PREKEY_BATCH * 2)
         return bot
 
-    def _upload_prekeys(self, bot: Bot, count: int) -> None:
-        for _ in range(count):
-            prekey_id = bot.next_prekey_id
-            bot.next_prekey_id += 1
-            bot.keys.prekeys[prekey_id] = self._bytes()
-            bot.server_prekeys.append(prekey_id)
-
     def fetch_bundle(self, session: str) -> tuple[int | None, int]:
-        """The server hands out one one-time prekey id (and the signed prekey id).
-
-        When the pool is dry the server keeps handing out the last id it gave,
-        a consumed key the bot no longer has: the sender gets ``Invalid PreKey ID``.
-        """
-        bot = self.bots[session]
-        if bot.server_prekeys:
-            bot.last_resort = bot.server_prekeys.pop(0)
-        if len(bot.server_prekeys) < PREKEY_LOW and not bot.refill_pending and not bot.refill_lost:
-            bot.refill_pending = True
-            self.loop.call_later(self.config.refill_delay, self._refill, bot)
-        return bot.last_resort, bot.signed_id
-
-    def _refill(self, bot: Bot) -> None:
-        bot.refill_pending = False
-        if bot.connected and not bot.refill_lost:
-            self._upload_prekeys(bot, PREKEY_BATCH)
+        """The server hands out one one-time prekey id (and the signed prekey id)."""
+        return self.prekey_server.fetch_bundle(self.bots[session])
 
     def _start_session(self, peer: Peer) -> SendingSession:
         bot = self.bots[peer.session]
@@ -183,20 +126,18 @@ class SimWorld:
         public = prekey if prekey is not None else (self._bytes() if prekey_id is not None else None)
         base = self._bytes()
         root = root_key(bot.keys.signed_prekeys[signed_id], public, base, peer.identity)
-        session = SendingSession(base, _hmac(root, b"chain"), pending_prekey=(prekey_id, signed_id))
+        session = SendingSession(base, hmac_sha256(root, b"chain"), pending_prekey=(prekey_id, signed_id))
         peer.sending = session
         return session
 
-    # --- traffic -----------------------------------------------------------------------
+    # --- the wire ------------------------------------------------------------------------
 
     def send(self, jid: str, plaintext: bytes) -> Message:
         """``jid`` sends a new message to its bot."""
         peer = self.peers[jid]
-        self._message_seq += 1
-        message = Message(f"M{self._message_seq:08d}", peer.session, jid, self.now(), plaintext)
-        self.messages[message.id] = message
+        message = self.ledger.new(peer.session, jid, self.now(), plaintext)
         if not self.bots[peer.session].connected:
-            self._lose(message, "session disconnected")
+            self.ledger.lose(message, "session disconnected")
             return message
         self._transmit(peer, message)
         return message
@@ -224,18 +165,14 @@ class SimWorld:
             peer.sending.pending_prekey = None  # the bot's receipt tells the sender the session stands
         if plaintext != message.plaintext:
             raise AssertionError("decrypted to the wrong plaintext")  # the crypto itself is broken
-        if message.status == "pending":
-            message.status = "delivered"
-            message.delivered_at = self.now()
+        self.ledger.delivered(message, self.now())
         self._stamp(DecryptOk(session=bot.session, peer=peer.info.jid, message_type=frame.type))
 
     def _failed(self, bot: Bot, peer: Peer, frame: Frame, message: Message, error: Exception) -> None:
-        causes = tuple(_js(c) for c in getattr(error, "causes", ()))
+        causes = tuple(js_error_text(c) for c in getattr(error, "causes", ()))
         name = getattr(error, "name", type(error).__name__)
         category = classify_texts([str(error), name, *causes], signal_layer=True)
-        if message.status == "pending":
-            message.failures += 1
-            message.last_error = category.value
+        self.ledger.failed(message, category.value)
         self._stamp(
             DecryptError(
                 session=bot.session,
@@ -249,17 +186,13 @@ class SimWorld:
             )
         )
 
-    def _lose(self, message: Message, reason: str) -> None:
-        if message.status == "pending":
-            message.status = "lost"
-            message.reason = reason
-
     def finish(self) -> None:
         """End of the run: every message still pending is lost, with why."""
-        for message in self.messages.values():
-            if message.status == "pending":
-                reason = f"undecryptable ({message.last_error})" if message.last_error else "in flight at end of run"
-                self._lose(message, reason)
+        self.ledger.finish()
+
+    def delivery(self) -> dict[str, object]:
+        """Sent, delivered, lost (by reason) and recovery delays, for the report."""
+        return self.ledger.report()
 
     # --- what the backend does ---------------------------------------------------------
 
@@ -270,12 +203,12 @@ class SimWorld:
         session from a new prekey bundle, as WhatsApp clients do.
         """
         peer = self.peers[jid]
-        message = self.messages.get(message_id) if message_id else self._last_pending(jid)
+        message = self.messages.get(message_id) if message_id else self.ledger.last_pending(jid)
         if message is None or message.status != "pending":
             return
         message.resends += 1
         if message.resends > self.config.max_resends:
-            self._lose(message, f"sender gave up after {self.config.max_resends} retry receipts")
+            self.ledger.lose(message, f"sender gave up after {self.config.max_resends} retry receipts")
             return
         fresh = message.resends >= 2
 
@@ -288,15 +221,9 @@ class SimWorld:
 
         self.loop.call_later(self.config.resend_latency, resend_now)
 
-    def _last_pending(self, jid: str) -> Message | None:
-        for message in reversed(self.messages.values()):
-            if message.peer == jid and message.status == "pending":
-                return message
-        return None
-
     def top_up_prekeys(self, session: str, count: int) -> None:
         """Upload ``count`` more one-time prekeys to the server, keeping every existing key."""
-        self._upload_prekeys(self.bots[session], count)
+        self.prekey_server.upload(self.bots[session], count)
 
     def reset_peer(self, session: str, jid: str) -> None:
         keys = self.bots[session].keys
@@ -314,7 +241,7 @@ class SimWorld:
         bot.server_prekeys.clear()
         bot.last_resort = None
         bot.refill_lost = False
-        self._upload_prekeys(bot, PREKEY_BATCH * 2)
+        self.prekey_server.upload(bot, PREKEY_BATCH * 2)
 
     def disconnect(self, session: str) -> None:
         bot = self.bots[session]
@@ -350,83 +277,6 @@ class SimWorld:
         keys.prekeys.clear()
         keys.trusted.clear()
 
-    # --- accounting ------------------------------------------------------------------------
-
-    def delivery(self) -> dict[str, object]:
-        """Sent, delivered, lost (by reason) and recovery delays, for the report."""
-        sent = len(self.messages)
-        delivered = [m for m in self.messages.values() if m.status == "delivered"]
-        lost = [m for m in self.messages.values() if m.status == "lost"]
-        reasons: dict[str, int] = {}
-        for m in lost:
-            reasons[m.reason or "unknown"] = reasons.get(m.reason or "unknown", 0) + 1
-        recovered = sorted(m.delivered_at - m.sent_at for m in delivered if m.recovered and m.delivered_at is not None)
-        return {
-            "sent": sent,
-            "delivered": len(delivered),
-            "lost": len(lost),
-            "delivered_ratio": round(len(delivered) / sent, 6) if sent else None,
-            "lost_by_reason": dict(sorted(reasons.items())),
-            "recovered": len(recovered),
-            "recovery_delay_s": _quantiles(recovered),
-        }
-
     def backend_should_fail(self, method: str, session: str) -> bool:
         until = self.failed_backend.get((method, session))
         return until is not None and self.now() < until
-
-
-def _quantiles(values: list[float]) -> dict[str, float] | None:
-    if not values:
-        return None
-
-    def q(p: float) -> float:
-        return round(values[min(len(values) - 1, int(p * len(values)))], 3)
-
-    return {"p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "max": round(values[-1], 3)}
-
-
-class WorldBackend:
-    """The manager's backend over a :class:`SimWorld`; each action can be made to fail."""
-
-    def __init__(self, world: SimWorld) -> None:
-        self.world = world
-
-    def _check(self, method: str, session: str, *, needs_connection: bool = False) -> None:
-        if self.world.backend_should_fail(method, session):
-            raise BackendError(f"{method} failed (injected backend fault)")
-        if needs_connection and not self.world.bots[session].connected:
-            raise BackendError(f"cannot {method.replace('_', ' ')}: session disconnected")
-
-    async def request_resend(self, session: str, peer: str, message_id: str | None, *, with_keys: bool = False) -> None:
-        self._check("request_resend", session, needs_connection=True)
-        self.world.resend(session, peer, message_id)
-
-    async def request_from_phone(self, session: str, peer: str, message_id: str | None) -> None:
-        self._check("request_from_phone", session, needs_connection=True)
-        # The world models no phone yet: say so rather than report a resend that never happens.
-        raise BackendError("the simulated world has no phone to ask")
-
-    async def upload_prekeys(self, session: str, count: int) -> None:
-        self._check("upload_prekeys", session, needs_connection=True)
-        self.world.top_up_prekeys(session, count)
-
-    async def reset_peer_session(self, session: str, peer: str) -> None:
-        self._check("reset_peer_session", session)
-        self.world.reset_peer(session, peer)
-
-    async def regenerate_keys(self, session: str) -> None:
-        self._check("regenerate_keys", session, needs_connection=True)
-        self.world.regenerate(session)
-
-    async def disconnect(self, session: str) -> None:
-        self._check("disconnect", session)
-        self.world.disconnect(session)
-
-    async def export_keys(self, session: str) -> bytes:
-        self._check("export_keys", session)
-        return self.world.export_keys(session)
-
-    async def purge_keys(self, session: str) -> None:
-        self._check("purge_keys", session)
-        self.world.purge_keys(session)

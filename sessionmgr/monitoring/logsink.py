@@ -8,8 +8,9 @@ from typing import Any
 
 from sessionmgr.events import DecryptOk, Event
 from sessionmgr.pseudonym import Pseudonymizer
+from sessionmgr.trace.codec import event_record
 
-__all__ = ["JsonFormatter", "LoggingSink", "event_record"]
+__all__ = ["JsonFormatter", "LoggingSink", "event_record"]  # event_record lives in the trace codec
 
 # How loud each kind is; unlisted kinds log at INFO.
 _LEVELS: dict[str, int] = {
@@ -22,31 +23,6 @@ _LEVELS: dict[str, int] = {
     "alert_fired": logging.WARNING,
     "health_check": logging.DEBUG,
 }
-# Fields that may hold an identifier (pseudonymize) or free text from a library (scrub).
-_ID_FIELDS = ("peer",)
-_TEXT_FIELDS = ("error", "reason", "message", "causes")
-
-
-def event_record(event: Event, pseudonymizer: Pseudonymizer) -> dict[str, Any]:
-    """An event as plain, privacy-safe data: the shape of a trace line and a JSON log line."""
-    record: dict[str, Any] = {
-        "t": event.at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "session": pseudonymizer.session(event.session),
-        "kind": event.kind,
-    }
-    for key, value in event.fields().items():
-        if value is None:
-            continue
-        if key in _ID_FIELDS and isinstance(value, str):
-            value = pseudonymizer.pseudonym(value)
-        elif key in _TEXT_FIELDS:
-            value = (
-                [pseudonymizer.scrub(v) for v in value] if isinstance(value, list) else pseudonymizer.scrub(str(value))
-            )
-        elif hasattr(value, "value"):  # enums
-            value = value.value
-        record[key] = value
-    return record
 
 
 class LoggingSink:

@@ -17,24 +17,13 @@ from sessionmgr.monitoring.logsink import LoggingSink
 from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.store import Store
+from sessionmgr.trace.detect import Format, detect_path
 from sessionmgr.trace.follow import follow
-from sessionmgr.trace.readers import Format, Reader, detect_format, open_text
+from sessionmgr.trace.readers import Reader
 
-__all__ = ["resolve_format", "watch"]
+__all__ = ["watch"]
 
 _log = logging.getLogger("sessionmgr.watch")
-
-
-def resolve_format(path: Path, requested: Format) -> Format:
-    """The format to read a live file in: as asked, or guessed from what it holds already."""
-    if requested != "auto":
-        return requested
-    try:
-        with open_text(path) as handle:
-            head = [line for _, line in zip(range(20), handle, strict=False)]
-    except FileNotFoundError:
-        return "baileys"
-    return detect_format(head)
 
 
 async def watch(
@@ -81,7 +70,7 @@ async def watch(
             on_ready(server)
         threads = []
         for path in paths:
-            fmt = resolve_format(path, format)
+            fmt = detect_path(path, format)
             lines = follow(path, halt, poll=poll, from_start=from_start)
             reader = Reader(path, format=fmt, session=session, session_field=session_field, lines=lines)
             readers.append(reader)

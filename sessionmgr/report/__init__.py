@@ -1,1 +1,1 @@
-"""The report: one builder fed by the event stream, and its renderers (terminal, HTML)."""
+"""The report: one builder fed by the event stream, the what-if comparison, and its renderers (terminal, HTML)."""

@@ -9,10 +9,9 @@ from typing import IO, Any, Final
 
 from sessionmgr.categories import Category
 from sessionmgr.events import DecryptError, Event, event_types
-from sessionmgr.monitoring.logsink import event_record
 from sessionmgr.pseudonym import Pseudonymizer
 
-__all__ = ["TRACE_SCHEMA", "TraceError", "TraceWriter", "decode_event", "parse_time"]
+__all__ = ["TRACE_SCHEMA", "TraceError", "TraceWriter", "decode_event", "event_record", "parse_time"]
 
 TRACE_SCHEMA: Final = "sessionmgr.trace/1"
 
@@ -35,6 +34,33 @@ def parse_time(value: object) -> datetime:
             raise TraceError(f"time: not ISO-8601: {value!r}") from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     raise TraceError(f"time: expected ISO-8601 or epoch milliseconds, got {value!r}")
+
+
+# Fields that may hold an identifier (pseudonymize) or free text from a library (scrub).
+_ID_FIELDS = ("peer",)
+_TEXT_FIELDS = ("error", "reason", "message", "causes")
+
+
+def event_record(event: Event, pseudonymizer: Pseudonymizer) -> dict[str, Any]:
+    """An event as plain, privacy-safe data: the shape of a trace line and a JSON log line."""
+    record: dict[str, Any] = {
+        "t": event.at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "session": pseudonymizer.session(event.session),
+        "kind": event.kind,
+    }
+    for key, value in event.fields().items():
+        if value is None:
+            continue
+        if key in _ID_FIELDS and isinstance(value, str):
+            value = pseudonymizer.pseudonym(value)
+        elif key in _TEXT_FIELDS:
+            value = (
+                [pseudonymizer.scrub(v) for v in value] if isinstance(value, list) else pseudonymizer.scrub(str(value))
+            )
+        elif hasattr(value, "value"):  # enums
+            value = value.value
+        record[key] = value
+    return record
 
 
 class TraceWriter:

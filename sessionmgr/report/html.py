@@ -1,4 +1,4 @@
-"""Rendering a report: a terminal summary and a self-contained HTML page with plots."""
+"""The self-contained HTML page of a report, with its plots drawn as SVG."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import html
 import json
 from typing import Any, Final
 
-__all__ = ["render_html", "render_text"]
+from sessionmgr.report.text import render_text
+
+__all__ = ["render_html"]
 
 # One colour per category, the same in every plot.
 COLOURS: Final = {
@@ -25,63 +27,6 @@ ACTION_MARKS: Final = {
     "corrupted": ("#000000", "corrupted"),
     "cleaned": ("#17becf", "cleaned"),
 }
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.2f} %"
-
-
-def render_text(report: dict[str, Any], *, compare: dict[str, Any] | None = None) -> str:
-    """A summary a person reads in a terminal; ``compare`` is the same run without the manager."""
-    lines: list[str] = []
-    src = report["source"]
-    title = f"sessionmgr {src.get('kind', 'run')}"
-    if "seed" in src:
-        title += f" · seed {src['seed']} · {src.get('sessions')} sessions × {src.get('peers_per_session')} peers"
-        title += f" · {src.get('hours')} h virtual"
-    lines += [title, "=" * len(title)]
-    errors = report["errors"]
-    cats = ", ".join(f"{k} {v}" for k, v in errors["by_category"].items() if v)
-    lines.append(f"errors      {errors['total']:>8}   {cats or '-'}")
-    a = report["actions"]
-    lines.append(
-        f"actions     resends {a['resends']}, peer resets {a['peer_resets']}, retries {a['retries']}, "
-        f"regenerations {a['regenerations']} (failed {a['regeneration_failures']}), "
-        f"corrupted {a['corrupted']}, cleaned {a['cleaned']}"
-    )
-    ttr = a["time_to_recover_s"]
-    if ttr["count"]:
-        lines.append(f"recovery    {ttr['count']} unhealthy spells, median {ttr['p50']} s, longest {ttr['max']} s")
-    statuses: dict[str, int] = {}
-    for s in report["sessions"].values():
-        statuses[s["status"]] = statuses.get(s["status"], 0) + 1
-    lines.append("sessions    " + ", ".join(f"{n} {k}" for k, n in sorted(statuses.items())))
-    if report["alerts"]:
-        lines.append(f"alerts      {len(report['alerts'])}")
-        for alert in report["alerts"][:10]:
-            resolved = alert["resolved_at"] or "still firing"
-            lines.append(f"  {alert['rule']:<28} {alert['session']:<8} {alert['fired_at']} → {resolved}")
-        if len(report["alerts"]) > 10:
-            lines.append(f"  … and {len(report['alerts']) - 10} more (see the JSON report)")
-    else:
-        lines.append("alerts      none")
-    d = report.get("delivery")
-    if d:
-        lines.append(
-            f"delivery    {d['delivered']}/{d['sent']} delivered ({_pct(d['delivered_ratio'])}), "
-            f"{d['lost']} lost, {d['recovered']} recovered after a failure"
-        )
-        for reason, n in list(d["lost_by_reason"].items())[:6]:
-            lines.append(f"  lost: {n:>6}  {reason}")
-        if compare is not None and compare.get("delivery"):
-            other = compare["delivery"]
-            saved = other["lost"] - d["lost"]
-            factor = other["lost"] / d["lost"] if d["lost"] else float("inf")
-            lines.append(
-                f"vs no manager: {other['lost']} lost ({_pct(other['delivered_ratio'])} delivered); "
-                f"the manager saved {saved} messages" + (f", {factor:.1f}× fewer lost" if d["lost"] else ", none lost")
-            )
-    return "\n".join(lines)
 
 
 # --- HTML ------------------------------------------------------------------------------

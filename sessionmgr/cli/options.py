@@ -1,0 +1,89 @@
+"""What several commands share: the reading options, the store option, loading a policy, writing outputs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+
+from sessionmgr.policy import Policy, PolicyError
+from sessionmgr.store import Store, open_store
+from sessionmgr.trace.readers import FORMATS
+
+__all__ = ["STORE_OPTION", "close_store", "load_policy", "open_out", "open_store_option", "reading_options", "write"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reading_options(format_help: str) -> Callable[[F], F]:
+    """--format, --session and --session-field, as every command that reads logs takes them."""
+
+    options = (
+        click.option(
+            "--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True, help=format_help
+        ),
+        click.option("--session", help="Session id for logs that do not name one (default: each file's name)."),
+        click.option("--session-field", metavar="FIELD", help="JSON field of a Baileys log that names the session."),
+    )
+
+    def apply(command: F) -> F:
+        for option in reversed(options):  # applied bottom-up, so --help lists them in this order
+            command = option(command)
+        return command
+
+    return apply
+
+
+STORE_OPTION = click.option(
+    "--store",
+    "store_url",
+    metavar="PATH|URL",
+    help="Keep the manager's decisions in this store: a SQLite file or sqlite:///path (default: in memory).",
+)
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The policy from ``path`` (or the defaults) with SESSIONMGR_* variables on top; a bad one is a usage error."""
+    try:
+        return Policy.load(path)
+    except PolicyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--policy") from None
+
+
+def open_out(path: Path, what: str) -> IO[str]:
+    """``path`` opened for writing; failing that, an error that says what could not be written where."""
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the {what} to {path}: {exc.strerror}") from None
+
+
+def write(target: str, text: str, what: str) -> None:
+    """Write ``text`` to the file ``target`` ('-' for stdout) and say so on stderr."""
+    if target == "-":
+        click.echo(text)
+        return
+    try:
+        Path(target).write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the {what} to {target}: {exc.strerror}") from None
+    click.echo(f"{what} written to {target}", err=True)
+
+
+def open_store_option(url: str | None) -> Store | None:
+    """The store --store names, or ``None`` (the run keeps its own in memory)."""
+    if url is None:
+        return None
+    try:
+        return open_store(url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--store") from None
+
+
+def close_store(store: Store | None) -> None:
+    """Close a store opened by :func:`open_store_option` (outside any running loop)."""
+    if store is not None:
+        asyncio.run(store.close())

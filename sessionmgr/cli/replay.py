@@ -1,0 +1,145 @@
+"""``sessionmgr replay``: captured logs fed to the manager, under one policy or several to compare."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_store_option, reading_options, write
+from sessionmgr.cli.progress import bytes_bar
+from sessionmgr.policy import Policy, PolicyError
+from sessionmgr.report.builder import build_report
+from sessionmgr.report.compare import what_if_row
+from sessionmgr.report.html import render_html
+from sessionmgr.report.text import render_text, what_if_table
+from sessionmgr.trace.readers import Reader, ReadError
+
+if TYPE_CHECKING:
+    from harness.replay import ReplayResult
+
+__all__ = ["policies_to_compare", "replay"]
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@reading_options("Input format; auto detects canonical traces, Baileys' pino logs and the seed's format.")
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Policy TOML; give it several times to compare what each would have decided.",
+)
+@click.option(
+    "--sweep",
+    metavar="KNOB=V1,V2,...",
+    help="Compare policies that differ in one knob, e.g. unhealthy_threshold=3,5,8.",
+)
+@click.option(
+    "--tail",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Virtual seconds to run on after the last event (default: one health window).",
+)
+@click.option("--strict", is_flag=True, help="Stop at the first bad line with its file, line and reason.")
+@STORE_OPTION
+@click.option("--json", "json_out", metavar="PATH", help="Write the JSON report here ('-' for stdout).")
+@click.option("--html", "html_out", metavar="PATH", help="Write a self-contained HTML report here.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+def replay(
+    paths: tuple[Path, ...],
+    fmt: str,
+    session: str | None,
+    session_field: str | None,
+    policies: tuple[Path, ...],
+    sweep: str | None,
+    tail: float | None,
+    strict: bool,
+    store_url: str | None,
+    json_out: str | None,
+    html_out: str | None,
+    quiet: bool,
+) -> None:
+    """Replay captured logs through the manager to see what it would have done.
+
+    Events are fed at their own timestamps on virtual time; the manager's
+    decisions are recorded, not carried out. Bad lines are counted and listed
+    with their line numbers; every other line is accounted for.
+    """
+    from harness.replay import run_replay
+
+    candidates = policies_to_compare(policies, sweep)
+    show = not quiet and json_out != "-"
+    if store_url is not None and len(candidates) > 1:
+        raise click.UsageError("--store keeps one policy's decisions: drop --store to compare policies")
+    results: list[tuple[str, ReplayResult]] = []
+    for name, policy in candidates:
+        readers = [
+            Reader(p, format=fmt, session=session, session_field=session_field, strict=strict)  # type: ignore[arg-type]
+            for p in paths
+        ]
+        total = sum(p.stat().st_size for p in paths)
+        store = open_store_option(store_url)
+        try:
+            with bytes_bar(f"replaying ({name})" if show else None, readers, total) as progress:
+                result = run_replay(readers, policy=policy, tail=tail, store=store, progress=progress)
+        except ReadError as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            close_store(store)
+        results.append((name, result))
+    report = results[0][1].report
+    if len(results) > 1:
+        rows = [what_if_row(name, r.report) for name, r in results]
+        report = build_report(results[0][1].parts, what_if=rows)
+    if json_out:
+        write(json_out, json.dumps(report, indent=2), "JSON report")
+    if html_out:
+        write(html_out, render_html(report), "HTML report")
+    if not quiet:
+        out = [render_text(report)]
+        if len(results) > 1:
+            out.append(what_if_table(report["what_if"]))
+        click.echo("\n".join(out), err=json_out == "-")
+
+
+def _policies(paths: tuple[Path, ...], sweep: str | None) -> list[tuple[str, Policy]]:
+    base = [(p.stem, load_policy(p)) for p in paths] or [("default", load_policy(None))]
+    if sweep is None:
+        return base
+    knob, sep, values = sweep.partition("=")
+    if not sep or not values:
+        raise click.BadParameter("expected KNOB=V1,V2,...", param_hint="--sweep")
+    out: list[tuple[str, Policy]] = []
+    for value in values.split(","):
+        try:
+            policy = base[0][1].with_env({f"SESSIONMGR_{knob.strip().upper()}": value.strip()})
+        except PolicyError as exc:
+            raise click.BadParameter(str(exc), param_hint="--sweep") from None
+        if knob.strip() not in policy.to_dict():
+            raise click.BadParameter(f"unknown policy field {knob.strip()!r}", param_hint="--sweep")
+        out.append((f"{knob.strip()}={value.strip()}", policy))
+    return out
+
+
+def policies_to_compare(paths: tuple[Path, ...], sweep: str | None) -> list[tuple[str, Policy]]:
+    """The policies --policy and --sweep name, each with the name the what-if table shows."""
+    base = [(p.stem, load_policy(p)) for p in paths] or [("default", load_policy(None))]
+    if sweep is None:
+        return base
+    knob, sep, values = sweep.partition("=")
+    if not sep or not values:
+        raise click.BadParameter("expected KNOB=V1,V2,...", param_hint="--sweep")
+    out: list[tuple[str, Policy]] = []
+    for value in values.split(","):
+        try:
+            policy = base[0][1].with_env({f"SESSIONMGR_{knob.strip().upper()}": value.strip()})
+        except PolicyError as exc:
+            raise click.BadParameter(str(exc), param_hint="--sweep") from None
+        if knob.strip() not in policy.to_dict():
+            raise click.BadParameter(f"unknown policy field {knob.strip()!r}", param_hint="--sweep")
+        out.append((f"{knob.strip()}={value.strip()}", policy))
+    return out

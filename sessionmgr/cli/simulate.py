@@ -1,0 +1,139 @@
+"""``sessionmgr simulate``: the default simulation, with the manager and (to compare) without."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_out, open_store_option, write
+from sessionmgr.cli.progress import fraction_bar
+from sessionmgr.events import Event
+from sessionmgr.report.builder import build_report
+from sessionmgr.report.compare import comparison
+from sessionmgr.report.html import render_html
+from sessionmgr.report.text import render_text
+
+__all__ = ["simulate"]
+
+
+@click.command()
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed for the population, traffic and faults.")
+@click.option("--sessions", type=click.IntRange(min=1), default=20, show_default=True, help="Bot connections.")
+@click.option("--peers", type=click.IntRange(min=1), default=50, show_default=True, help="Peers per session.")
+@click.option(
+    "--hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=24.0,
+    show_default=True,
+    help="Virtual hours to simulate.",
+)
+@click.option(
+    "--message-interval",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1800.0,
+    show_default=True,
+    help="Mean seconds between two messages from one peer.",
+)
+@click.option(
+    "--fault-scale",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Multiply every random fault rate of the default mix (0 turns the rain off).",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML file with the manager's policy (SESSIONMGR_* variables apply on top).",
+)
+@click.option("--no-manager", is_flag=True, help="Run the same world without the manager.")
+@click.option(
+    "--compare/--no-compare",
+    default=True,
+    show_default=True,
+    help="Also run the same seed without the manager and say how many messages it saved.",
+)
+@click.option("--json", "json_out", metavar="PATH", help="Write the JSON report here ('-' for stdout).")
+@click.option("--html", "html_out", metavar="PATH", help="Write a self-contained HTML report here.")
+@click.option(
+    "--trace",
+    "trace_out",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record the run as a canonical trace (replayable with 'sessionmgr replay').",
+)
+@STORE_OPTION
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+def simulate(
+    seed: int,
+    sessions: int,
+    peers: int,
+    hours: float,
+    message_interval: float,
+    fault_scale: float,
+    policy_path: Path | None,
+    no_manager: bool,
+    compare: bool,
+    json_out: str | None,
+    html_out: str | None,
+    trace_out: Path | None,
+    store_url: str | None,
+    quiet: bool,
+) -> None:
+    """Simulate bots whose Signal sessions break, with the manager recovering them.
+
+    Runs on virtual time: a day of traffic takes seconds. Prints a summary;
+    --json and --html write the full report.
+    """
+    try:
+        from harness.simulate import SimConfig, run_simulation, run_simulation_result
+    except ImportError as exc:  # the harness extra is missing
+        raise click.ClickException(
+            f"the simulation needs the harness extra ({exc.name} is missing): pip install 'sessionmgr[harness]'"
+        ) from None
+    config = SimConfig(
+        seed=seed,
+        sessions=sessions,
+        peers_per_session=peers,
+        hours=hours,
+        message_interval=message_interval,
+        fault_scale=fault_scale,
+        policy=load_policy(policy_path),
+        manager=not no_manager,
+    )
+    show = not quiet and json_out != "-"
+    store = open_store_option(store_url)
+    subscribers: list[Callable[[Event], None]] = []
+    with contextlib.ExitStack() as stack:
+        if trace_out is not None:
+            from sessionmgr.trace.codec import TraceWriter
+
+            handle = stack.enter_context(open_out(trace_out, "trace"))
+            subscribers.append(TraceWriter(handle, config.pseudonymizer(), source={"source": config.source()}))
+        try:
+            with fraction_bar("simulating" if show else None) as progress:
+                result = run_simulation_result(config, progress=progress, store=store, subscribers=tuple(subscribers))
+        finally:
+            close_store(store)
+    if trace_out is not None:
+        click.echo(f"trace written to {trace_out}", err=True)
+    baseline: dict[str, Any] | None = None
+    report = result.report
+    if compare and not no_manager:
+        with fraction_bar("baseline (no manager)" if show else None) as progress:
+            baseline = run_simulation(dataclasses.replace(config, manager=False), progress=progress)
+        assert result.parts.delivery is not None  # a simulation always accounts for its messages
+        report = build_report(result.parts, comparison=comparison(result.parts.delivery, baseline["delivery"]))
+    if json_out:
+        write(json_out, json.dumps(report, indent=2), "JSON report")
+    if html_out:
+        write(html_out, render_html(report, compare=baseline), "HTML report")
+    if not quiet:
+        click.echo(render_text(report, compare=baseline), err=json_out == "-")

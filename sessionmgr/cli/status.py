@@ -1,0 +1,90 @@
+"""``sessionmgr status``: each session as the store holds it, and the latest decisions."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sqlite3
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from sessionmgr.cli.options import open_store_option
+from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord
+from sessionmgr.store.sqlite import StoreError
+
+__all__ = ["status"]
+
+
+@click.command()
+@click.option("--store", "store_url", required=True, metavar="PATH|URL", help="The store to read (a SQLite file).")
+@click.option(
+    "--audit", "audit_count", type=click.IntRange(min=0), default=10, show_default=True,
+    help="Show this many of the latest decisions.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the records and decisions as JSON.")
+def status(store_url: str, audit_count: int, as_json: bool) -> None:
+    """Print each session's state as the store holds it, and the latest decisions."""
+    if "://" not in store_url and store_url not in ("memory:", ":memory:") and not Path(store_url).exists():
+        raise click.BadParameter(f"no store at {store_url}", param_hint="--store")
+    store = open_store_option(store_url)
+    assert store is not None
+
+    async def read() -> tuple[list[SessionRecord], list[AuditEntry], list[QuarantineEntry]]:
+        try:
+            return await store.records(), await store.audit(), await store.quarantined()
+        finally:
+            await store.close()
+
+    try:
+        records, audit, quarantine = asyncio.run(read())
+    except (sqlite3.DatabaseError, StoreError) as exc:
+        raise click.ClickException(f"cannot read the store {store_url}: {exc}") from None
+    kept = Counter(q.session for q in quarantine)
+    latest = audit[-audit_count:] if audit_count else []
+    if as_json:
+        sessions = [dataclasses.asdict(r) | {"quarantined": kept[r.session]} for r in records]
+        click.echo(
+            json.dumps({"sessions": sessions, "audit": [dataclasses.asdict(e) for e in latest]}, indent=2, default=str)
+        )
+        return
+    if not records:
+        click.echo("the store holds no sessions yet")
+        return
+    columns = (
+        "session",
+        "status",
+        "errors",
+        "regen",
+        "failed",
+        "corrupted since",
+        "cleaned",
+        "quarantined",
+        "last error",
+    )
+    rows = [
+        (
+            r.session, r.status.value, str(r.errors), str(r.regenerations), str(r.regeneration_failures),
+            _short(r.corrupted_since), "yes" if r.cleaned else "", str(kept[r.session] or ""),
+            f"{r.last_error or ''} {_short(r.last_error_at)}".strip(),
+        )
+        for r in records
+    ]  # fmt: skip
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for row in rows:
+        line = "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+        colour = {"corrupted": "red", "disconnected": "yellow", "unhealthy": "yellow"}.get(row[1])
+        click.echo(click.style(line, fg=colour) if colour else line)
+    if latest:
+        click.echo(f"\nlatest decisions ({len(latest)} of {len(audit)}):")
+        for entry in latest:
+            detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items())
+            click.echo(f"  {_short(entry.at)}  {entry.session:<10} {entry.kind:<24} {detail}")
+
+
+def _short(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,94 @@
+"""``sessionmgr watch``: follow live logs and advise, with metrics and a health endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_store_option, reading_options
+from sessionmgr.monitoring.logsink import JsonFormatter
+
+__all__ = ["watch"]
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@reading_options("Log format; auto guesses from what each file holds already.")
+@click.option(
+    "--listen",
+    default="127.0.0.1:9464",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Where to serve /metrics and /health.",
+)
+@click.option(
+    "--token", envvar="SESSIONMGR_TOKEN", help="Require 'Authorization: Bearer TOKEN' (or set SESSIONMGR_TOKEN)."
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Policy TOML (SESSIONMGR_* variables apply on top).",
+)
+@click.option("--from-start", is_flag=True, help="Read what the files hold already, not only what is appended.")
+@click.option("--log-json", is_flag=True, help="Log the manager's events as JSON lines on stderr.")
+@STORE_OPTION
+def watch(
+    paths: tuple[Path, ...],
+    fmt: str,
+    session: str | None,
+    session_field: str | None,
+    listen: str,
+    token: str | None,
+    policy_path: Path | None,
+    from_start: bool,
+    log_json: bool,
+    store_url: str | None,
+) -> None:
+    """Follow live log files (as tail -F does) and advise: the manager's decisions are
+    logged and exported as metrics, never carried out.
+
+    \b
+    Serves Prometheus metrics on /metrics and a JSON health report on /health.
+    Stops cleanly on SIGTERM or Ctrl-C.
+    """
+    try:
+        from sessionmgr.monitoring.watch import watch as run_watch
+    except ImportError as exc:
+        raise click.ClickException(
+            f"watch needs the monitoring extra ({exc.name} is missing): pip install 'sessionmgr[monitoring]'"
+        ) from None
+    host, sep, port_text = listen.rpartition(":")
+    if not sep or not port_text.isdigit() or not host:
+        raise click.BadParameter(f"expected HOST:PORT, got {listen!r}", param_hint="--listen")
+    host = host.strip("[]")
+    if host not in ("127.0.0.1", "::1", "localhost") and token is None:
+        click.echo(f"warning: serving on {host} with no --token: anyone who can reach it can read it", err=True)
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_json else logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    for name in ("sessionmgr",):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    store = open_store_option(store_url)
+
+    def ready(server: Any) -> None:
+        where = f"http://{listen.rsplit(':', 1)[0]}:{server.port}"
+        click.echo(f"watching {len(paths)} file(s); /metrics and /health on {where}", err=True)
+
+    try:
+        asyncio.run(
+            run_watch(
+                list(paths), format=fmt, session=session, session_field=session_field, host=host, port=int(port_text),  # type: ignore[arg-type]
+                token=token, store=store, policy=load_policy(policy_path), from_start=from_start, on_ready=ready,
+            )
+        )  # fmt: skip
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {listen}: {exc.strerror}") from None
+    finally:
+        close_store(store)
+    click.echo("stopped", err=True)

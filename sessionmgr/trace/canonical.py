@@ -1,0 +1,39 @@
+"""Reader for the canonical trace (``sessionmgr.trace/1``): a header line, then one event per line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sessionmgr.trace.codec import TRACE_SCHEMA, TraceError, decode_event
+from sessionmgr.trace.lines import Located, NumberedLines, ReadContext
+
+__all__ = ["read_trace"]
+
+
+def read_trace(lines: NumberedLines, ctx: ReadContext) -> Iterator[Located]:
+    """Events of a canonical trace; an event before the header is reported once and read anyway."""
+    header_seen = False
+    for number, text in lines:
+        if not text.strip():
+            ctx.ignore("blank")
+            continue
+        record = ctx.json_object(number, text)
+        if record is None:
+            continue
+        if "schema" in record:
+            if record["schema"] != TRACE_SCHEMA:
+                ctx.reject(number, f"schema: expected {TRACE_SCHEMA!r}, got {record['schema']!r}")
+            else:
+                header_seen = True
+                ctx.ignore("header")
+            continue
+        if not header_seen:
+            ctx.reject(number, f'event before the header line ({{"schema": "{TRACE_SCHEMA}"}})')
+            header_seen = True  # report it once; read on
+        try:
+            event = decode_event(record)
+        except TraceError as exc:
+            ctx.reject(number, str(exc))
+            continue
+        offset = record.get("offset")
+        yield Located(event, ctx.path, number, offset if isinstance(offset, int | float) else None)
