@@ -138,3 +138,36 @@ async def test_open_store_selects_postgres_and_errors_hide_the_password() -> Non
         await store.records()
     assert "secret" not in str(error.value)
     await store.close()
+
+
+async def test_the_first_worker_to_write_about_a_session_owns_it(two: tuple[PostgresStore, PostgresStore]) -> None:
+    """Bound stores take the lease with their first write; the other's writes wait out the lease, then take over."""
+    a, b = two
+    await a.apply(decision("s1", T0))
+    assert a.held() == {"s1": ("a", 1)}
+    with pytest.raises(LeaseLost):
+        await b.apply(decision("s1", T0 + timedelta(seconds=10)))  # a's lease is live: b may not write
+    await a.apply(decision("s1", T0 + timedelta(seconds=20), kind="regeneration_succeeded"))  # renews to T0+50s
+    with pytest.raises(LeaseLost):
+        await b.apply(decision("s1", T0 + timedelta(seconds=40)))
+    await b.apply(decision("s1", T0 + timedelta(seconds=50), kind="regeneration_failed"))  # expired: b's now
+    assert b.held() == {"s1": ("b", 2)}
+    with pytest.raises(LeaseLost):
+        await a.apply(decision("s1", T0 + timedelta(seconds=21), kind="cleaned"))  # a was fenced off
+    kinds = [e.kind for e in await a.audit("s1")]
+    assert kinds == ["regeneration_started", "regeneration_succeeded", "regeneration_failed"]
+
+
+async def test_a_failed_write_takes_no_lease(url: str) -> None:
+    """A write that rolls back leaves no lease behind, in the database or in the store's memory."""
+    store = PostgresStore(url, owner="a")
+    bad = decision("s1", T0)
+    bad.quarantine.append(QuarantineEntry(at=T0, session="s1", material=object()))  # type: ignore[arg-type]
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the driver's own error type
+        await store.apply(bad)
+    assert store.held() == {}
+    other = PostgresStore(url, owner="b")
+    await other.apply(decision("s1", T0))
+    assert other.held() == {"s1": ("b", 1)}
+    await store.close()
+    await other.close()

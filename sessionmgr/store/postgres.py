@@ -16,8 +16,11 @@ claim, it moves on). :meth:`apply` checks, inside the write transaction and
 under a share lock on the lease rows, that this store still holds the epoch it
 claimed for every session it writes: if not, those sessions' writes are
 dropped, the rest commit, and :class:`~sessionmgr.store.fencing.LeaseLost` says
-which. A store bound to an owner (:meth:`bind_owner`) also refuses writes to a
-session another owner holds a live lease on. Alert firings are rows with a
+which. A store bound to an owner (:meth:`bind_owner`, as the manager does)
+goes further: each write takes the lease of a free or expired session, renews
+its own, and is refused for a session another owner holds a live lease on,
+so the first worker to decide about a session owns it. Time is the batch's
+own (its latest timestamp): the store reads no clock. Alert firings are rows with a
 unique index on open firings, so a rule fires once per cluster.
 """
 
@@ -28,7 +31,7 @@ import json
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 
 import psycopg
@@ -40,6 +43,7 @@ from sessionmgr.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION
 __all__ = ["SCHEMA_VERSION", "LeaseLost", "PostgresStore", "StoreError"]
 
 T = TypeVar("T")
+_Held = dict[str, tuple[str, int]]  # session -> (owner, epoch)
 
 #: pg_advisory_xact_lock key that serialises migrations across workers ("sessmgr" in ASCII)
 _MIGRATION_LOCK: Final = 0x73657373_6D677200
@@ -62,18 +66,29 @@ def redact(url: str) -> str:
 class PostgresStore:
     """A store in one PostgreSQL database (or schema, through ``options=-csearch_path=...``)."""
 
-    def __init__(self, url: str, *, owner: str | None = None, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        owner: str | None = None,
+        lease: timedelta = timedelta(seconds=30),
+        connect_timeout: float = 10.0,
+    ) -> None:
         self.url = url
         self.owner = owner
+        self.lease = lease
         self._connect_timeout = connect_timeout
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sessionmgr-postgres")
         self._db: psycopg.Connection[tuple[Any, ...]] | None = None
         #: the epoch this store claimed for each session, by owner
-        self._held: dict[str, tuple[str, int]] = {}
+        self._held: _Held = {}
 
-    def bind_owner(self, owner: str) -> None:
-        """Write as ``owner`` from now on: sessions another owner holds a live lease on are refused."""
+    def bind_owner(self, owner: str, lease: timedelta | None = None) -> None:
+        """Write as ``owner`` from now on: each write takes or renews the lease of every session it touches
+        (for ``lease`` past the batch's latest time) and is refused for sessions another owner holds."""
         self.owner = owner
+        if lease is not None:
+            self.lease = lease
 
     def held(self) -> dict[str, tuple[str, int]]:
         """The leases this store holds, as far as it knows: session -> (owner, epoch)."""
@@ -126,18 +141,19 @@ class PostgresStore:
     async def apply(self, batch: WriteBatch) -> None:
         if not batch:
             return
-        refused = await self._run(lambda db: self._apply(db, batch))
+        refused, taken = await self._run(lambda db: self._apply(db, batch))
+        self._held.update(taken)  # only once committed
         if refused:
             for session in refused:
                 self._held.pop(session, None)
             raise LeaseLost(refused, self.owner)
 
-    def _apply(self, db: psycopg.Connection[tuple[Any, ...]], batch: WriteBatch) -> frozenset[str]:
+    def _apply(self, db: psycopg.Connection[tuple[Any, ...]], batch: WriteBatch) -> tuple[frozenset[str], _Held]:
         touched = {r.session for r in batch.records} | {e.session for e in batch.audit}
         touched |= {q.session for q in batch.quarantine}
         touched.discard(_CLUSTER)
         with db.transaction():
-            refused = self._fenced_off(db, sorted(touched), _latest(batch))
+            refused, taken = self._fenced_off(db, sorted(touched), _latest(batch))
             with db.cursor() as cur:
                 cur.executemany(_UPSERT, [_record_row(r) for r in batch.records if r.session not in refused])
                 audit = [e for e in batch.audit if e.session not in refused and self._first_firing(db, e)]
@@ -149,31 +165,40 @@ class PostgresStore:
                     "INSERT INTO quarantine (at, session, material) VALUES (%s, %s, %s)",
                     [(q.at, q.session, q.material) for q in batch.quarantine if q.session not in refused],
                 )
-        return refused
+        return refused, taken
 
     def _fenced_off(
         self, db: psycopg.Connection[tuple[Any, ...]], sessions: list[str], now: datetime | None
-    ) -> frozenset[str]:
-        """The sessions this batch may not write: a lease we held changed hands, or another owner's is live."""
+    ) -> tuple[frozenset[str], _Held]:
+        """Check (and, bound to an owner, take or renew) the lease of every session the batch writes.
+
+        Returns the sessions it may not write (a lease this store held changed
+        hands, or, bound, another owner's lease is live at the batch's time) and
+        the leases taken or renewed.
+        """
+        taken: _Held = {}
         if not sessions:
-            return frozenset()
-        # FOR SHARE: a takeover (an UPDATE of the row) waits until this write commits, so no write
-        # can land after another worker's epoch began.
+            return frozenset(), taken
+        # Row locks in session order (no deadlock between two writers): a takeover by another
+        # worker waits until this write commits, so no write lands after another epoch began.
+        lock = "FOR SHARE" if self.owner is None else "FOR UPDATE"
         rows = db.execute(
-            "SELECT session, owner, epoch, until FROM leases WHERE session = ANY(%s) ORDER BY session FOR SHARE",
+            f"SELECT session, owner, epoch, until FROM leases WHERE session = ANY(%s) ORDER BY session {lock}",
             (sessions,),
         ).fetchall()
-        leases = {session: (owner, epoch, until) for session, owner, epoch, until in rows}
+        leases = {session: (owner, int(epoch), until) for session, owner, epoch, until in rows}
         refused = set()
         for session in sessions:
-            lease = leases.get(session)
-            held = self._held.get(session)
-            if held is not None:
-                if lease is None or (lease[0], lease[1]) != held:
+            lease, held = leases.get(session), self._held.get(session)
+            if held is not None and (lease is None or lease[:2] != held):
+                refused.add(session)  # it changed hands since we claimed it: fenced off
+            elif self.owner is not None and now is not None:
+                epoch = _take(db, session, self.owner, lease, now, now + self.lease)
+                if epoch is None:
                     refused.add(session)
-            elif lease is not None and self.owner not in (None, lease[0]) and (now is None or lease[2] > now):
-                refused.add(session)
-        return frozenset(refused)
+                else:
+                    taken[session] = (self.owner, epoch)
+        return frozenset(refused), taken
 
     @staticmethod
     def _first_firing(db: psycopg.Connection[tuple[Any, ...]], entry: AuditEntry) -> bool:
@@ -266,6 +291,33 @@ def _claim(
             "UPDATE leases SET owner = %s, epoch = %s, until = %s WHERE session = %s", (owner, taken, until, session)
         )
         return taken
+
+
+def _take(
+    db: psycopg.Connection[tuple[Any, ...]],
+    session: str,
+    owner: str,
+    lease: tuple[str, int, datetime] | None,
+    now: datetime,
+    until: datetime,
+) -> int | None:
+    """Inside a write: take a free or expired lease, renew our own; the epoch, or None if another owner's is live."""
+    if lease is None:
+        row = db.execute(
+            "INSERT INTO leases (session, owner, epoch, until) VALUES (%s, %s, 1, %s) "
+            "ON CONFLICT (session) DO NOTHING RETURNING epoch",
+            (session, owner, until),
+        ).fetchone()
+        return None if row is None else int(row[0])  # None: another writer created it first
+    holder, epoch, expires = lease
+    if holder != owner and expires > now:
+        return None
+    taken = epoch + int(holder != owner)
+    db.execute(
+        "UPDATE leases SET owner = %s, epoch = %s, until = greatest(until, %s) WHERE session = %s",
+        (owner, taken, until, session),
+    )
+    return taken
 
 
 def _latest(batch: WriteBatch) -> datetime | None:
