@@ -6,9 +6,12 @@ without the PostgreSQL driver installed.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Protocol, runtime_checkable
+
 from sessionmgr.store.sqlite import StoreError
 
-__all__ = ["LeaseLost", "StoreError"]
+__all__ = ["LeaseLost", "OwnedStore", "StoreError"]
 
 
 class LeaseLost(StoreError):
@@ -26,3 +29,16 @@ class LeaseLost(StoreError):
         super().__init__(
             f"lease lost on {listed}: another worker owns it now; {owner or 'this worker'} stops acting on it"
         )
+
+
+@runtime_checkable
+class OwnedStore(Protocol):
+    """A store shared by several workers that fences each session's writes to its lease holder."""
+
+    lease: timedelta
+
+    def bind_owner(self, owner: str, lease: timedelta | None = None) -> None:
+        """Write as ``owner``: each write takes or renews the leases of the sessions it touches."""
+
+    def held(self) -> dict[str, tuple[str, int]]:
+        """session -> (owner, epoch) for every lease this store holds, as far as it knows."""
