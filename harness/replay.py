@@ -20,6 +20,7 @@ from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.report.builder import ReportParts, build_report
 from sessionmgr.report.recorder import ReportRecorder
+from sessionmgr.stats import StatsCollector
 from sessionmgr.store import MemoryStore, Store
 from sessionmgr.trace.codec import TraceError, decode_event
 from sessionmgr.trace.readers import Located, Reader, merge
@@ -138,9 +139,10 @@ async def replay(
 
     backend = MockBackend(decide, keep_calls=False)
     # without a durable store nobody reads the audit log back: keep only its tail
+    stats = StatsCollector()  # shared with the recorder: counted once
     manager = SessionManager(backend, policy=policy, store=store or MemoryStore(max_audit=1_000), bus=bus,
-                             pseudonymizer=Pseudonymizer(b"replay"))  # fmt: skip
-    recorder = ReportRecorder(origin=loop.time(), stats=manager.stats)
+                             pseudonymizer=Pseudonymizer(b"replay"), stats=stats)  # fmt: skip
+    recorder = ReportRecorder(origin=loop.time(), stats=stats)
     bus.subscribe(recorder)
     count = 0
     # On the virtual loop, quiet stretches between events need no loop iteration at all.

@@ -23,6 +23,7 @@ from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.report.builder import ReportParts, build_report
 from sessionmgr.report.recorder import ReportRecorder
+from sessionmgr.stats import StatsCollector
 from sessionmgr.store import MemoryStore, Store
 
 __all__ = ["Progress", "SimConfig", "SimResult", "run_simulation", "run_simulation_result", "simulate"]
@@ -103,6 +104,7 @@ async def simulate(
         bus.subscribe(subscriber)
     world = SimWorld(population, random.Random(world_seed), config=config.world, observer=bus.publish)
     manager: SessionManager | None = None
+    stats = StatsCollector() if config.manager else None  # shared with the recorder: counted once
     if config.manager:
         manager = SessionManager(
             WorldBackend(world),
@@ -112,9 +114,10 @@ async def simulate(
             bus=bus,
             rng=random.Random(manager_seed),
             pseudonymizer=config.pseudonymizer(),
+            stats=stats,
         )
         world.observer = manager.observe_nowait
-    recorder = ReportRecorder(origin=loop.time(), stats=manager.stats if manager is not None else None)
+    recorder = ReportRecorder(origin=loop.time(), stats=stats)
     bus.subscribe(recorder)
     if manager is not None:
         await manager.start()

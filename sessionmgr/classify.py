@@ -9,7 +9,7 @@ from typing import Final, TypeAlias
 
 from sessionmgr.categories import Category
 
-__all__ = ["CiphertextStub", "Classifiable", "classify", "classify_texts"]
+__all__ = ["CiphertextStub", "Classifiable", "Description", "classify", "classify_texts", "describe"]
 
 C = Category
 
@@ -144,16 +144,38 @@ def classify(error: Classifiable) -> Category:
     Matching is case-insensitive and the most specific text wins; anything that
     is not a Signal-layer failure is :attr:`Category.NOT_CRYPTO`.
     """
+    return describe(error).category
+
+
+@dataclass(frozen=True, slots=True)
+class Description:
+    """A failure as an observation records it: its category, text and error type."""
+
+    category: Category
+    text: str
+    error_type: str | None
+
+
+def _stub_text(params: object) -> str:
+    texts = [str(p) for p in params] if isinstance(params, list | tuple) else [str(params)]
+    return "; ".join(texts) or "CIPHERTEXT"
+
+
+def describe(error: Classifiable) -> Description:
+    """:func:`classify` and the (text, error type) an observation records, from one reading of ``error``."""
     if isinstance(error, str):
-        return classify_texts([error])
+        return Description(classify_texts([error]), error, None)
     if isinstance(error, BaseException):
-        return classify_texts(_texts_of_exception(error))
+        error_type = getattr(error, "name", None) or type(error).__name__
+        return Description(classify_texts(_texts_of_exception(error)), str(error), error_type)
     if isinstance(error, CiphertextStub):
         # a CIPHERTEXT stub is a Signal-layer failure even when it says nothing
-        return classify_texts(list(error.parameters), signal_layer=True)
+        category = classify_texts(list(error.parameters), signal_layer=True)
+        return Description(category, _stub_text(error.parameters), "CIPHERTEXT")
     if isinstance(error, tuple):
-        return classify_texts(list(error))
+        return Description(classify_texts(list(error)), error[1], error[0])
     if isinstance(error, Mapping):
         texts, is_stub = _texts_of_mapping(error)
-        return classify_texts(texts, signal_layer=is_stub)
+        text = _stub_text(error.get("messageStubParameters") or ())
+        return Description(classify_texts(texts, signal_layer=is_stub), text, "CIPHERTEXT")
     raise TypeError(f"cannot classify {type(error).__name__!r}; pass a str, an exception or a stub")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -32,6 +33,10 @@ PEER_A = "5511999990001@s.whatsapp.net"
 PEER_B = "5511999990002@s.whatsapp.net"
 
 
+#: the ``started`` fixture (tests/conftest.py): starts a manager, closes it after the test whatever happens
+Starter = Callable[..., Awaitable[tuple[SessionManager, list[Event]]]]
+
+
 def bad_mac(peer: str = PEER_A, session: str = "bot-1") -> DecryptError:
     return DecryptError(session=session, peer=peer, error="Bad MAC", category=Category.BAD_MAC)
 
@@ -40,15 +45,7 @@ def kinds(events: list[Event], session: str | None = None) -> list[str]:
     return [e.kind for e in events if session is None or e.session == session]
 
 
-async def started(backend: MockBackend, **kw: object) -> tuple[SessionManager, list[Event]]:
-    manager = SessionManager(backend, **kw)  # type: ignore[arg-type]
-    events: list[Event] = []
-    manager.bus.subscribe(events.append)
-    await manager.start()
-    return manager, events
-
-
-async def test_first_failure_from_a_peer_requests_a_resend() -> None:
+async def test_first_failure_from_a_peer_requests_a_resend(started: Starter) -> None:
     """One failure from a peer asks that peer to resend, nothing more."""
     backend = MockBackend()
     manager, events = await started(backend)
@@ -56,10 +53,9 @@ async def test_first_failure_from_a_peer_requests_a_resend() -> None:
     await manager.drain()
     assert backend.calls == [BackendCall("request_resend", "bot-1", PEER_A, None)]
     assert "regeneration_started" not in kinds(events)
-    await manager.aclose()
 
 
-async def test_second_failure_from_same_peer_resets_its_session() -> None:
+async def test_second_failure_from_same_peer_resets_its_session(started: Starter) -> None:
     """The second failure from the same peer inside the window resets that peer, then asks again."""
     backend = MockBackend()
     manager, _ = await started(backend)
@@ -68,10 +64,9 @@ async def test_second_failure_from_same_peer_resets_its_session() -> None:
     await manager.observe(bad_mac())
     await manager.drain()
     assert backend.methods() == ["request_resend", "reset_peer_session", "request_resend"]
-    await manager.aclose()
 
 
-async def test_failures_from_different_peers_do_not_reset_each_other() -> None:
+async def test_failures_from_different_peers_do_not_reset_each_other(started: Starter) -> None:
     """Peer counts are per peer: one failure each from two peers means two resends."""
     backend = MockBackend()
     manager, _ = await started(backend)
@@ -79,10 +74,9 @@ async def test_failures_from_different_peers_do_not_reset_each_other() -> None:
     await manager.observe(bad_mac(PEER_B))
     await manager.drain()
     assert backend.methods() == ["request_resend", "request_resend"]
-    await manager.aclose()
 
 
-async def test_duplicates_change_nothing() -> None:
+async def test_duplicates_change_nothing(started: Starter) -> None:
     """Duplicate frames weigh zero: no repair, no health change, however many."""
     backend = MockBackend()
     manager, _events = await started(backend)
@@ -96,10 +90,9 @@ async def test_duplicates_change_nothing() -> None:
     assert backend.calls == []
     assert manager.get_session_health("bot-1").healthy
     assert manager.get_session_stats().overall.by_category == {"duplicate": 50}
-    await manager.aclose()
 
 
-async def test_fifth_error_in_window_turns_unhealthy_and_regenerates_once() -> None:
+async def test_fifth_error_in_window_turns_unhealthy_and_regenerates_once(started: Starter) -> None:
     """The 5th weighted error inside 300 s turns the session unhealthy and regenerates its keys once."""
     backend = MockBackend()
     manager, events = await started(backend)
@@ -113,10 +106,9 @@ async def test_fifth_error_in_window_turns_unhealthy_and_regenerates_once() -> N
     await manager.drain()
     assert backend.methods().count("regenerate_keys") == 1
     assert kinds(events).count("regeneration_succeeded") == 1
-    await manager.aclose()
 
 
-async def test_health_recovers_exactly_when_the_fifth_error_is_300_s_old() -> None:
+async def test_health_recovers_exactly_when_the_fifth_error_is_300_s_old(started: Starter) -> None:
     """Health recovers by itself at the instant the oldest error leaves (t - 300, t]."""
     backend = MockBackend()
     manager, events = await started(backend, policy=Policy(peer_reset_after=100))
@@ -131,10 +123,9 @@ async def test_health_recovers_exactly_when_the_fifth_error_is_300_s_old() -> No
     changes = [e for e in events if isinstance(e, HealthChanged)]
     assert [e.healthy for e in changes] == [False, True]
     assert changes[1].t - start == pytest.approx(300.0, abs=1e-9)
-    await manager.aclose()
 
 
-async def test_regeneration_failing_is_retried_then_corrupts_and_cleanup_quarantines() -> None:
+async def test_regeneration_failing_is_retried_then_corrupts_and_cleanup_quarantines(started: Starter) -> None:
     """Failing regeneration: tries at +1 s and +2 s, then corrupted, disconnected, cleaned, keys quarantined."""
 
     def handler(call: BackendCall) -> bytes | None:
@@ -166,10 +157,9 @@ async def test_regeneration_failing_is_retried_then_corrupts_and_cleanup_quarant
     assert backend.methods().index("export_keys") < backend.methods().index("purge_keys")
     record = await store.load("bot-1")
     assert record is not None and record.status is Status.DISCONNECTED and record.corrupted_since is not None
-    await manager.aclose()
 
 
-async def test_storm_regenerations_are_bounded_by_cooldown_and_escalate() -> None:
+async def test_storm_regenerations_are_bounded_by_cooldown_and_escalate(started: Starter) -> None:
     """A storm that never stops: regenerations come at most once per cooldown, then the session is corrupted."""
     backend = MockBackend()
     policy = Policy()
@@ -185,10 +175,9 @@ async def test_storm_regenerations_are_bounded_by_cooldown_and_escalate() -> Non
     corrupted = [e for e in events if e.kind == "corrupted"]
     assert len(corrupted) == 1
     assert corrupted[0].t - regenerations[-1].t == pytest.approx(policy.regeneration_cooldown, abs=0.2)
-    await manager.aclose()
 
 
-async def test_alerts_fire_and_resolve_once_at_the_right_times() -> None:
+async def test_alerts_fire_and_resolve_once_at_the_right_times(started: Starter) -> None:
     """Regeneration failure and 'corrupted for 10 minutes' fire once, and resolve when the session reconnects."""
     backend = MockBackend(
         lambda c: (_ for _ in ()).throw(BackendError("no")) if c.method == "regenerate_keys" else None
@@ -206,10 +195,9 @@ async def test_alerts_fire_and_resolve_once_at_the_right_times() -> None:
     resolved = [e.rule for e in events if isinstance(e, AlertResolved)]
     assert sorted(resolved) == ["regeneration_failed", "session_corrupted_too_long"]
     assert manager.get_session_health("bot-1").status is Status.HEALTHY
-    await manager.aclose()
 
 
-async def test_mass_corruption_alert() -> None:
+async def test_mass_corruption_alert(started: Starter) -> None:
     """Three sessions corrupted at once raise the mass-corruption alert, once."""
     backend = MockBackend(
         lambda c: (_ for _ in ()).throw(BackendError("no")) if c.method == "regenerate_keys" else None
@@ -221,10 +209,9 @@ async def test_mass_corruption_alert() -> None:
     await manager.drain()
     mass = [e for e in events if isinstance(e, AlertFired) and e.rule == "mass_corruption"]
     assert len(mass) == 1
-    await manager.aclose()
 
 
-async def test_chains_broken_before_a_regeneration_do_not_count_against_it() -> None:
+async def test_chains_broken_before_a_regeneration_do_not_count_against_it(started: Starter) -> None:
     """Peers failing on chain state older than the regeneration are the peer ladder's work, not a reason
     to regenerate again; once reset, a peer that still fails does count."""
     backend = MockBackend()
@@ -245,10 +232,9 @@ async def test_chains_broken_before_a_regeneration_do_not_count_against_it() -> 
         await manager.observe(bad_mac(peer))
     await manager.drain()
     assert kinds(events).count("regeneration_succeeded") == 2
-    await manager.aclose()
 
 
-async def test_advisory_mode_decides_but_never_calls_the_backend() -> None:
+async def test_advisory_mode_decides_but_never_calls_the_backend(started: Starter) -> None:
     """In advisory mode every decision is published and none is carried out."""
     backend = MockBackend()
     manager, events = await started(backend, advisory=True)
@@ -258,10 +244,9 @@ async def test_advisory_mode_decides_but_never_calls_the_backend() -> None:
     assert backend.calls == []
     assert "regeneration_succeeded" in kinds(events)
     assert "resend_requested" in kinds(events)
-    await manager.aclose()
 
 
-async def test_handle_crypto_error_accepts_exceptions_and_ignores_non_crypto() -> None:
+async def test_handle_crypto_error_accepts_exceptions_and_ignores_non_crypto(started: Starter) -> None:
     """The seed's entry point takes an exception; non-crypto errors are passed through untouched."""
     backend = MockBackend()
     manager, events = await started(backend)
@@ -276,10 +261,9 @@ async def test_handle_crypto_error_accepts_exceptions_and_ignores_non_crypto() -
     assert await manager.handle_crypto_error("bot-1", ConnectionResetError("ECONNRESET")) is Category.NOT_CRYPTO
     await manager.drain()
     assert kinds(events).count("decrypt_error") == 1
-    await manager.aclose()
 
 
-async def test_observations_are_classified_from_their_text() -> None:
+async def test_observations_are_classified_from_their_text(started: Starter) -> None:
     """An observation built with only its raw text gets the category that text says."""
     manager, events = await started(MockBackend())
     await manager.observe(DecryptError(session="bot-1", peer=PEER_A, error="Invalid PreKey ID"))
@@ -291,10 +275,9 @@ async def test_observations_are_classified_from_their_text() -> None:
         (Category.BAD_MAC, "Bad MAC", "CIPHERTEXT"),
         (Category.DECRYPT_FAILED, "CIPHERTEXT", "CIPHERTEXT"),
     ]
-    await manager.aclose()
 
 
-async def test_wrapped_bad_mac_is_classified_by_its_cause() -> None:
+async def test_wrapped_bad_mac_is_classified_by_its_cause(started: Starter) -> None:
     """libsignal-node's msg path wraps Bad MAC; the logged cause decides the category."""
     backend = MockBackend()
     manager, events = await started(backend)
@@ -309,10 +292,9 @@ async def test_wrapped_bad_mac_is_classified_by_its_cause() -> None:
     )
     errors = [e for e in events if isinstance(e, DecryptError)]
     assert errors[0].category is Category.BAD_MAC
-    await manager.aclose()
 
 
-async def test_restart_resumes_a_regeneration_and_keeps_corrupted_since() -> None:
+async def test_restart_resumes_a_regeneration_and_keeps_corrupted_since(started: Starter) -> None:
     """A manager restarted on the same store redoes an interrupted regeneration and remembers corruption."""
     store = MemoryStore()
     gate = asyncio.Event()
@@ -334,10 +316,9 @@ async def test_restart_resumes_a_regeneration_and_keeps_corrupted_since() -> Non
     await second.drain()
     assert backend.methods() == ["regenerate_keys"]
     assert "regeneration_succeeded" in kinds(events)
-    await second.aclose()
 
 
-async def test_stats_and_health_are_derived_from_events() -> None:
+async def test_stats_and_health_are_derived_from_events(started: Starter) -> None:
     """get_session_stats counts what the events say; get_session_health reads the window."""
     backend = MockBackend()
     manager, _ = await started(backend)
@@ -350,10 +331,9 @@ async def test_stats_and_health_are_derived_from_events() -> None:
     assert stats.sessions["bot-1"].resends == 1
     health = manager.get_session_health("bot-1")
     assert health.errors_in_window == 1 and health.last_error == "bad_mac"
-    await manager.aclose()
 
 
-async def test_seed_regenerate_refuses_a_corrupted_session() -> None:
+async def test_seed_regenerate_refuses_a_corrupted_session(started: Starter) -> None:
     """regenerate_session_keys works on a live session and refuses a corrupted one (it needs re-pairing)."""
     backend = MockBackend(
         lambda c: (_ for _ in ()).throw(BackendError("no")) if c.method == "regenerate_keys" else None
@@ -364,4 +344,3 @@ async def test_seed_regenerate_refuses_a_corrupted_session() -> None:
     calls = backend.methods().count("regenerate_keys")
     assert not await manager.regenerate_session_keys("bot-1")
     assert backend.methods().count("regenerate_keys") == calls
-    await manager.aclose()

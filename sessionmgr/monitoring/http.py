@@ -58,7 +58,7 @@ def health_document(manager: SessionManager) -> dict[str, Any]:
             "fired_at": (now_wall - timedelta(seconds=now_t - a.fired_at)).isoformat(timespec="milliseconds"),
             "message": a.message,
         }
-        for a in sorted(manager.alerts.active.values(), key=lambda a: (a.fired_at, a.rule, a.session))
+        for a in sorted(manager.active_alerts(), key=lambda a: (a.fired_at, a.rule, a.session))
     ]
     unhealthy = sum(1 for s in sessions.values() if not s["healthy"] or s["status"] in ("corrupted", "disconnected"))
     return {

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-from sessionmgr.clock import to_ns
+from sessionmgr.clock import Clock, to_ns
 from sessionmgr.events import (
     AlertFired,
     AlertResolved,
@@ -20,6 +20,8 @@ from sessionmgr.events import (
     SessionCorrupted,
 )
 from sessionmgr.policy import Policy
+from sessionmgr.recovery.publish import Emit
+from sessionmgr.recovery.tasks import TaskSupervisor
 from sessionmgr.window import HealthWindow
 
 __all__ = ["ALERT_RULES", "ActiveAlert", "AlertEvaluator"]
@@ -30,10 +32,6 @@ REGENERATION_FAILED: Final = "regeneration_failed"
 MASS_CORRUPTION: Final = "mass_corruption"
 #: Every rule's name, as alerts and reports use them.
 ALERT_RULES: Final = (CORRUPTED_TOO_LONG, ERROR_RATE, REGENERATION_FAILED, MASS_CORRUPTION)
-
-Emit = Callable[[Event], Event]
-Sleep = Callable[[float], Coroutine[Any, Any, None]]
-Spawn = Callable[[Coroutine[Any, Any, None]], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +46,16 @@ class ActiveAlert:
 class AlertEvaluator:
     """Keeps the state the alert rules need and publishes fire/resolve events.
 
-    ``emit`` stamps and publishes an event; ``sleep`` and ``spawn`` let the
-    corrupted-too-long rule fire on time without polling.
+    ``emit`` stamps and publishes an event; the clock and a timer from
+    ``tasks`` let the corrupted-too-long rule fire on time without polling.
+    Subscribe :meth:`handle` to the bus.
     """
 
-    def __init__(self, policy: Policy, emit: Emit, now: Callable[[], float], sleep: Sleep, spawn: Spawn) -> None:
+    def __init__(self, policy: Policy, clock: Clock, emit: Emit, tasks: TaskSupervisor) -> None:
         self.policy = policy
+        self._clock = clock
         self._emit = emit
-        self._now = now
-        self._sleep = sleep
-        self._spawn = spawn
+        self._tasks = tasks
         self.active: dict[tuple[str, str], ActiveAlert] = {}
         self._corrupted: dict[str, float] = {}
         self._attempts: dict[str, HealthWindow] = {}
@@ -82,16 +80,18 @@ class AlertEvaluator:
         """Track a session corrupted since monotonic ``since`` (also after a restart)."""
         self._corrupted[session] = since
         if (CORRUPTED_TOO_LONG, session) not in self.active:
-            self._spawn(self._corrupted_timer(session, since))
+            self._tasks.timer(self._corrupted_timer(session, since))
         count = len(self._corrupted)
         if count >= self.policy.alert_mass_corruption:
             self._fire(MASS_CORRUPTION, "*", count, f"{count} sessions corrupted at once")
 
     async def _corrupted_timer(self, session: str, since: float) -> None:
-        await self._sleep(max(0.0, since + self.policy.alert_corrupted_after - self._now()))
+        await self._clock.sleep(max(0.0, since + self.policy.alert_corrupted_after - self._clock.monotonic()))
         if self._corrupted.get(session) == since:
             minutes = self.policy.alert_corrupted_after / 60
-            self._fire(CORRUPTED_TOO_LONG, session, self._now() - since, f"corrupted for {minutes:g} minutes")
+            self._fire(
+                CORRUPTED_TOO_LONG, session, self._clock.monotonic() - since, f"corrupted for {minutes:g} minutes"
+            )
 
     def _on_connection(self, event: Event) -> None:
         assert isinstance(event, ConnectionChanged)

@@ -31,6 +31,14 @@ class Status(enum.StrEnum):
     CORRUPTED = "corrupted"
     DISCONNECTED = "disconnected"
 
+    @property
+    def is_down(self) -> bool:
+        """Corrupted or disconnected: the session no longer talks to peers until it re-pairs."""
+        return self in _DOWN
+
+
+_DOWN = frozenset({Status.CORRUPTED, Status.DISCONNECTED})
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionRecord:
