@@ -36,12 +36,13 @@ from typing import Final
 from harness.loop import VirtualLoop
 from sessionmgr import BackendError, Category, DecryptError, Policy, SessionManager
 from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord, Store, WriteBatch
-from sessionmgr.store.fencing import LeaseLost
+from sessionmgr.store.fencing import LeaseLost, OwnedStore
 from sessionmgr.store.sqlite import SQLiteStore
 
 SESSIONS: Final = tuple(f"s{i}" for i in range(6))
 FAILING: Final = frozenset({"s0", "s1", "s2"})
 START: Final = datetime(2026, 1, 1, tzinfo=UTC)
+RETRY_EVERY: Final = 10.0
 
 
 class KillSwitch:
@@ -108,6 +109,29 @@ class KillableStore:
         await self.inner.close()
 
 
+class KillableOwnedStore(KillableStore):
+    """The same around a store shared by workers: the manager binds it to its owner through this wrapper."""
+
+    def __init__(self, inner: OwnedStore, switch: KillSwitch) -> None:
+        assert isinstance(inner, Store)
+        super().__init__(inner, switch)
+        self.owned = inner
+
+    @property
+    def lease(self) -> timedelta:
+        return self.owned.lease
+
+    def bind_owner(self, owner: str, lease: timedelta | None = None) -> None:
+        self.owned.bind_owner(owner, lease)
+
+    def held(self) -> dict[str, tuple[str, int]]:
+        return self.owned.held()
+
+
+def killable(inner: Store, switch: KillSwitch) -> KillableStore:
+    return KillableOwnedStore(inner, switch) if isinstance(inner, OwnedStore) else KillableStore(inner, switch)
+
+
 class CrashBackend:
     """Regeneration takes 2 s and fails for s0-s2; purge takes a little real time."""
 
@@ -152,13 +176,18 @@ class CrashBackend:
 
 async def incident(manager: SessionManager, until: float) -> None:
     loop = asyncio.get_running_loop()
-    # A broken session keeps failing until the manager acts on it, so after a
-    # crash the errors of sessions with no decision yet arrive again.
-    acted = {e.session for e in await manager.store.audit() if e.kind == "regeneration_started"}
-    for session in SESSIONS:
-        if session not in acted:
-            for _ in range(5):
-                manager.observe_nowait(DecryptError(session=session, error="Bad MAC", category=Category.BAD_MAC))
+    # A broken session keeps failing until some worker acts on it: after a crash, and
+    # every RETRY_EVERY seconds (a worker that left it to another worker sees it fail
+    # again once that worker is gone), the errors of sessions with no decision yet arrive again.
+    while True:
+        acted = {e.session for e in await manager.store.audit() if e.kind == "regeneration_started"}
+        for session in SESSIONS:
+            if session not in acted:
+                for _ in range(5):
+                    manager.observe_nowait(DecryptError(session=session, error="Bad MAC", category=Category.BAD_MAC))
+        if acted >= set(SESSIONS) or loop.time() + RETRY_EVERY >= until:
+            break
+        await asyncio.sleep(RETRY_EVERY)
     await asyncio.sleep(max(0.0, until - loop.time()))
     await manager.drain()
 
@@ -201,7 +230,7 @@ def main() -> None:
     fenced: set[str] = set()
 
     async def run() -> None:
-        store = KillableStore(open_target(args.db, owner), switch)
+        store = killable(open_target(args.db), switch)  # the manager binds it to its owner
         manager = SessionManager(
             CrashBackend(switch, args.real_delay), store=store, policy=Policy(peer_reset_after=100), owner=owner
         )

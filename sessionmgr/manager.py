@@ -26,8 +26,9 @@ from sessionmgr.recovery.cleanup import Cleanup
 from sessionmgr.recovery.health import Health
 from sessionmgr.recovery.journal import Journal
 from sessionmgr.recovery.ladder import Ladder
+from sessionmgr.recovery.ownership import Ownership
 from sessionmgr.recovery.publish import Publisher
-from sessionmgr.recovery.restore import restore
+from sessionmgr.recovery.restore import restore, resume
 from sessionmgr.recovery.state import SessionTable
 from sessionmgr.recovery.tasks import TaskSupervisor
 from sessionmgr.stats import SessionHealth, StatsCollector, StatsSnapshot
@@ -96,7 +97,14 @@ class SessionManager:
         )
         self._actions = actions
         self._health = Health(policy, clock, emit, tasks, sessions)
-        self._ladder = Ladder(policy, clock, emit, tasks, backend, sessions=sessions, actions=actions)
+        # with a store shared by several workers, act only on the sessions whose lease we hold
+        self._ownership = ownership = Ownership(
+            self.store, self.owner, clock, emit, tasks, journal, sessions, adopt=self._adopt
+        )
+        journal.on_lease_lost = ownership.lost
+        self._ladder = Ladder(
+            policy, clock, emit, tasks, backend, sessions=sessions, actions=actions, confirm=ownership.confirm
+        )
         self._cleanup = Cleanup(
             policy, clock, emit, journal, backend, sessions=sessions, actions=actions, owner=self.owner
         )
@@ -205,7 +213,7 @@ class SessionManager:
                 category=classify_texts([event.error, event.error_type or "", *event.causes], signal_layer=True),
             )
         event = self._emit(event)
-        if not event.category.is_crypto:
+        if not event.category.is_crypto or self._ownership.fenced(event.session):
             return
         state = self._sessions.state(event.session)
         now = to_ns(event.t)
@@ -225,6 +233,8 @@ class SessionManager:
 
     def _on_connection(self, event: ConnectionChanged) -> None:
         event = self._emit(event)
+        if self._ownership.fenced(event.session):
+            return
         state = self._sessions.state(event.session)
         if event.open and state.status.is_down:
             # re-paired with fresh keys: the old incident is over
@@ -266,7 +276,14 @@ class SessionManager:
         Counters that changed without a status change are written now, so the
         store lags the manager by at most one health interval.
         """
+        self._ownership.report()
         return self._health.check()
+
+    async def _adopt(self, session: str) -> None:
+        """Take a session back from the store (its owner may have gone quiet) and finish what it left undone."""
+        record = await self.store.load(session)
+        if record is not None:
+            resume(record, await self.store.audit(session), self.clock, self._sessions, self._alerts, self._ladder)
 
     async def retry_crypto_operation(
         self, operation: Callable[[], Awaitable[T]], *, name: str | None = None, session: str = "*"

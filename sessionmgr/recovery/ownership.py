@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from sessionmgr.clock import Clock
 from sessionmgr.events import LeasesHeld, OwnershipLost
@@ -33,6 +34,8 @@ from sessionmgr.store.fencing import LeaseLost, OwnedStore
 __all__ = ["Ownership"]
 
 _log = logging.getLogger("sessionmgr.manager")
+#: how long to leave a session alone when a store that does not say its lease length refused a write
+_DEFAULT_LEASE = timedelta(seconds=30)
 
 
 class Ownership:
@@ -68,8 +71,7 @@ class Ownership:
 
     def lost(self, error: LeaseLost) -> None:
         """The journal's hook: the store refused writes for these sessions."""
-        assert self._store is not None  # only a shared store raises it
-        retry_in = self._store.lease.total_seconds()
+        retry_in = (self._store.lease if self._store is not None else _DEFAULT_LEASE).total_seconds()
         for session in sorted(error.sessions - self._fenced):
             self._fenced.add(session)
             _log.warning(

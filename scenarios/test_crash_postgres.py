@@ -1,0 +1,135 @@
+"""Two workers on one PostgreSQL: SIGKILL either at every kill point, or pause one while the other takes over.
+
+Nothing lost, nothing done twice (the SQLite checks of ``test_crash``), the
+survivor takes over within the lease time, and a worker that was fenced off
+writes nothing more about the sessions taken from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.postgres import HOW_TO_RUN, fresh_schema, server_url
+from scenarios.test_crash import check_store, child, read_store
+
+pytestmark = [pytest.mark.crash, pytest.mark.skipif(server_url() is None, reason=HOW_TO_RUN)]
+
+#: PostgresStore's default lease
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+def url() -> str:
+    """A fresh schema on the test server for one shared database."""
+    server = server_url()
+    assert server is not None
+    return fresh_schema(server, "crash")
+
+
+def worker(url: str, clock: Path, owner: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return child(url, "--clock-file", str(clock), "--owner", owner, *args)
+
+
+def leases(url: str) -> dict[str, tuple[str, int]]:
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        return {s: (o, int(e)) for s, o, e in db.execute("SELECT session, owner, epoch FROM leases").fetchall()}
+
+
+def last_time(url: str, clock: Path) -> datetime:
+    """The latest time the store (or the dead worker's clock file) holds."""
+    stored, entries, kept = read_store(url)
+    times = [e.at for e in entries] + [q.at for q in kept] + [r.updated_at for r in stored if r.updated_at]
+    if clock.exists():
+        times.append(datetime.fromisoformat(clock.read_text()))
+    return max(times)
+
+
+def check_failover(url: str, before: datetime, held: dict[str, tuple[str, int]]) -> None:
+    """The dead worker's sessions that still needed work were taken over, at most one lease (and a step) late."""
+    _, entries, _ = read_store(url)
+    for session, (owner, epoch) in leases(url).items():
+        first_after = min((e.at for e in entries if e.session == session and e.at > before), default=None)
+        if session in held and first_after is not None and held[session][0] != owner:
+            assert epoch > held[session][1], (session, held[session], epoch)  # fenced: a new epoch
+            assert first_after - before <= LEASE + timedelta(seconds=5), (session, first_after - before)
+
+
+def test_either_worker_sigkilled_at_every_point(url: str, tmp_path: Path, measured: list[dict[str, Any]]) -> None:
+    """A is killed at each kill point; B, started right after, takes over its sessions once their leases run
+    out (sometimes killed in turn, and A restarted); the store is right and the takeover on time."""
+    clock = tmp_path / "count.clock"
+    points = json.loads(worker(url, clock, "A").stdout)["points"]
+    assert points > 30
+    rng = random.Random(2234)
+    server = server_url()
+    assert server is not None
+    takeovers = 0
+    for kill_at in range(1, points + 1):
+        db, clock = fresh_schema(server, "crash"), tmp_path / f"kill-{kill_at}.clock"
+        first = worker(db, clock, "A", "--kill-at", str(kill_at))
+        assert first.returncode == -signal.SIGKILL, (kill_at, first.stderr)
+        before, held = last_time(db, clock), leases(db)
+        last = "B"
+        if kill_at % 3 == 0:  # the survivor dies too, while taking over; A comes back
+            second = worker(db, clock, "B", "--kill-at", str(rng.randint(1, 12)))
+            assert second.returncode in (0, -signal.SIGKILL), second.stderr
+            last = "A"
+        final = worker(db, clock, last, "--until", "2400")
+        assert final.returncode == 0, (kill_at, final.stderr)
+        check_store(db)
+        if kill_at % 3 != 0:
+            check_failover(db, before, held)
+            takeovers += sum(1 for s, (owner, _) in leases(db).items() if held.get(s, (owner,))[0] != owner)
+    assert takeovers > 0
+    measured.append({"postgres_kill_points": points, "postgres_takeovers": takeovers})
+
+
+def test_a_paused_worker_is_fenced_off(url: str, tmp_path: Path) -> None:
+    """A is frozen (SIGSTOP) mid-incident, B takes over, A resumes: A's writes about B's sessions are refused."""
+    server = server_url()
+    assert server is not None
+    refused = 0
+    for stop_at in range(4, 50, 5):
+        db, clock = fresh_schema(server, "pause"), tmp_path / f"stop-{stop_at}.clock"
+        command = [sys.executable, "-m", "harness.crash_child", db, "--clock-file", str(clock), "--owner", "A"]
+        frozen = subprocess.Popen(
+            [*command, "--stop-at", str(stop_at)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            _, status = os.waitpid(frozen.pid, os.WUNTRACED)
+            if not os.WIFSTOPPED(status):  # the run ended before that kill point
+                frozen.returncode = os.waitstatus_to_exitcode(status)
+                continue
+            survivor = worker(db, clock, "B", "--until", "2400")
+            assert survivor.returncode == 0, survivor.stderr
+            check_store(db)
+            taken = {s for s, (owner, _) in leases(db).items() if owner == "B"}
+            before = read_store(db)
+            frozen.send_signal(signal.SIGCONT)
+            out, err = frozen.communicate(timeout=60)
+            assert frozen.returncode == 0, err
+        finally:
+            if frozen.poll() is None:
+                frozen.kill()
+                frozen.wait()
+        after = read_store(db)
+        for s in taken:  # nothing from A about B's sessions once B's epoch began
+            assert [r for r in after[0] if r.session == s] == [r for r in before[0] if r.session == s], s
+            assert [e for e in after[1] if e.session == s] == [e for e in before[1] if e.session == s], s
+            assert [q for q in after[2] if q.session == s] == [q for q in before[2] if q.session == s], s
+        assert {s for s, (owner, _) in leases(db).items() if owner == "B"} >= taken
+        check_store(db)
+        refused += len(set(json.loads(out)["fenced"]) & taken)
+    assert refused > 0  # A did try, and was refused
