@@ -99,7 +99,7 @@ class SessionManager:
         self._health = Health(policy, clock, emit, tasks, sessions)
         # with a store shared by several workers, act only on the sessions whose lease we hold
         self._ownership = ownership = Ownership(
-            self.store, self.owner, clock, emit, tasks, journal, sessions, adopt=self._adopt
+            self.store, self.owner, clock, emit, tasks, journal, sessions, self._alerts, adopt=self._adopt
         )
         journal.on_lease_lost = ownership.lost
         self._ladder = Ladder(

@@ -8,7 +8,8 @@ This module is the manager's side of it, and a no-op with any other store:
 - a refused write (:class:`~sessionmgr.store.fencing.LeaseLost`) means another
   worker owns the session: this one logs it, publishes
   :class:`~sessionmgr.events.OwnershipLost`, forgets what it held about the
-  session (cancelling a regeneration in flight) and ignores it for one lease;
+  session (cancelling a regeneration in flight, dropping its alerts: they are
+  the owner's) and ignores it for one lease;
 - after that lease it reads the session back from the store, so if the owner
   went quiet (died) this worker carries on from the owner's last decision;
 - before a heavy action (regeneration, disconnect) the decision is committed
@@ -24,6 +25,7 @@ from datetime import timedelta
 
 from sessionmgr.clock import Clock
 from sessionmgr.events import LeasesHeld, OwnershipLost
+from sessionmgr.recovery.alerts import AlertEvaluator
 from sessionmgr.recovery.journal import Journal
 from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.state import SessionTable
@@ -50,6 +52,7 @@ class Ownership:
         tasks: TaskSupervisor,
         journal: Journal,
         sessions: SessionTable,
+        alerts: AlertEvaluator,
         adopt: Callable[[str], Awaitable[None]],
     ) -> None:
         self.owner = owner
@@ -62,6 +65,7 @@ class Ownership:
         self._tasks = tasks
         self._journal = journal
         self._sessions = sessions
+        self._alerts = alerts
         self._adopt = adopt
         self._fenced: set[str] = set()
 
@@ -83,6 +87,7 @@ class Ownership:
                 if state.regeneration is not None:
                     state.regeneration.cancel()
                 self._sessions.forget(session)
+            self._alerts.forget(session)
             self._emit(OwnershipLost(session=session, owner=self.owner, retry_in=retry_in))
             self._tasks.timer(self._look_again(session, retry_in))
 
