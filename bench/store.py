@@ -80,15 +80,19 @@ def measure(target: str, workers: int, decisions: int) -> dict[str, float]:
 
 def run(decisions: int) -> list[dict[str, Any]]:
     tmp = tempfile.TemporaryDirectory()
-    targets = {"sqlite": lambda w: f"sqlite:///{Path(tmp.name) / f'bench-{w}.db'}"}
     server = server_url()
-    if server is not None:
-        targets["postgres"] = lambda w: fresh_schema(server, f"bench{w}")
+
+    def target(kind: str, workers: int) -> str:
+        if kind == "sqlite":
+            return f"sqlite:///{Path(tmp.name) / f'bench-{workers}.db'}"
+        assert server is not None
+        return fresh_schema(server, f"bench{workers}")
+
     rows: list[dict[str, Any]] = []
-    for kind, target in targets.items():
+    for kind in ("sqlite", "postgres") if server is not None else ("sqlite",):
         base = None
         for workers in WORKERS:
-            figures = measure(target(workers), workers, decisions)
+            figures = measure(target(kind, workers), workers, decisions)
             base = base or figures["decisions_per_s"]
             rows.append(
                 {"store": kind, "workers": workers, **figures, "vs_1_worker": figures["decisions_per_s"] / base}

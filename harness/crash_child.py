@@ -35,7 +35,7 @@ from typing import Final
 
 from harness.loop import VirtualLoop
 from sessionmgr import BackendError, Category, DecryptError, Policy, SessionManager
-from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord, Store, WriteBatch
+from sessionmgr.store import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, Store, WriteBatch
 from sessionmgr.store.fencing import LeaseLost, OwnedStore
 from sessionmgr.store.sqlite import SQLiteStore
 
@@ -59,7 +59,10 @@ class KillSwitch:
         self.points += 1
         loop = asyncio.get_running_loop()
         if isinstance(loop, VirtualLoop):
-            self.clock_file.write_text(loop.wall().isoformat())
+            # atomically: a second process may read the file at any instant, and must never see it half written
+            scratch = self.clock_file.with_name(f"{self.clock_file.name}.{os.getpid()}")
+            scratch.write_text(loop.wall().isoformat())
+            os.replace(scratch, self.clock_file)
         if self.points == self.at:
             os.kill(os.getpid(), self.sig)
 
@@ -101,6 +104,9 @@ class KillableStore:
 
     async def quarantined(self, session: str | None = None) -> list[QuarantineEntry]:
         return await self.inner.quarantined(session)
+
+    async def messages(self, session: str | None = None, *, since: datetime | None = None) -> list[MessageRecord]:
+        return await self.inner.messages(session, since=since)
 
     async def claim(self, session: str, owner: str, now: datetime, until: datetime) -> bool:
         return await self.inner.claim(session, owner, now, until)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["DeliveryLedger", "Message", "Status", "quantiles"]
+__all__ = ["DeliveryLedger", "Message", "Status", "Via", "quantiles"]
 
 Status = Literal["pending", "delivered", "lost"]
+Via = Literal["sender", "phone"]
 
 
 @dataclass(slots=True)
@@ -25,6 +26,12 @@ class Message:
     delivered_at: float | None = None
     reason: str | None = None
     last_error: str | None = None
+    #: the server holds no payload for it ("Message absent from node"): only the phone can help
+    unavailable: bool = False
+    #: who delivered it in the end: the sender (first send or a resend) or the bot's own phone
+    via: Via | None = None
+    #: the sender honoured its last retry receipt; the message stays pending for the phone
+    sender_gave_up: str | None = None
 
     @property
     def recovered(self) -> bool:
@@ -47,10 +54,11 @@ class DeliveryLedger:
         return message
 
     @staticmethod
-    def delivered(message: Message, now: float) -> None:
+    def delivered(message: Message, now: float, via: Via = "sender") -> None:
         if message.status == "pending":
             message.status = "delivered"
             message.delivered_at = now
+            message.via = via
 
     @staticmethod
     def failed(message: Message, category: str) -> None:
@@ -75,7 +83,12 @@ class DeliveryLedger:
         """End of the run: every message still pending is lost, with why."""
         for message in self.messages.values():
             if message.status == "pending":
-                reason = f"undecryptable ({message.last_error})" if message.last_error else "in flight at end of run"
+                if message.sender_gave_up:
+                    reason = message.sender_gave_up
+                elif message.last_error:
+                    reason = f"undecryptable ({message.last_error})"
+                else:
+                    reason = "in flight at end of run"
                 self.lose(message, reason)
 
     def report(self) -> dict[str, object]:
@@ -94,6 +107,7 @@ class DeliveryLedger:
             "delivered_ratio": round(len(delivered) / sent, 6) if sent else None,
             "lost_by_reason": dict(sorted(reasons.items())),
             "recovered": len(recovered),
+            "delivered_by_phone": sum(1 for m in delivered if m.via == "phone"),
             "recovery_delay_s": quantiles(recovered),
         }
 

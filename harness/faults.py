@@ -17,6 +17,7 @@ __all__ = [
     "BackendOutage",
     "Burst",
     "FaultPlan",
+    "PhoneOffline",
     "Rate",
     "Storm",
     "default_fault_mix",
@@ -108,6 +109,20 @@ def exhaust_prekeys(world: SimWorld, session: str, rng: random.Random) -> bool:
     return True
 
 
+def unavailable_message(world: SimWorld, session: str, rng: random.Random) -> bool:
+    """The server loses the payload of the bot's next incoming message: "Message absent from node"."""
+    world.bots[session].absent_next += 1
+    return True
+
+
+def drain_prekeys(world: SimWorld, session: str, rng: random.Random) -> bool:
+    """Other clients fetch every one-time prekey; the server's "low" notice reaches the bot, which refills late."""
+    bot = world.bots[session]
+    bot.server_prekeys.clear()
+    world.prekey_server.notify_low(bot)
+    return True
+
+
 #: Every fault by name, as plans and the CLI name them.
 FAULTS: Final[dict[str, Fault]] = {
     "corrupt_chain_key": corrupt_chain_key,
@@ -117,6 +132,8 @@ FAULTS: Final[dict[str, Fault]] = {
     "change_identity": change_identity,
     "delete_prekeys": delete_prekeys,
     "exhaust_prekeys": exhaust_prekeys,
+    "unavailable_message": unavailable_message,
+    "drain_prekeys": drain_prekeys,
 }
 
 
@@ -172,7 +189,16 @@ class BackendOutage:
     duration: float
 
 
-Item = Rate | Burst | Storm | At | BackendOutage
+@dataclass(frozen=True, slots=True)
+class PhoneOffline:
+    """The bot's phone is offline for ``session`` from ``at`` for ``duration`` seconds."""
+
+    session: str
+    at: float
+    duration: float
+
+
+Item = Rate | Burst | Storm | At | BackendOutage | PhoneOffline
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +216,11 @@ class FaultPlan:
 
     def validate(self, sessions: tuple[str, ...] | list[str]) -> None:
         for item in self.items:
-            name = item.method if isinstance(item, BackendOutage) else item.fault
-            if not isinstance(item, BackendOutage) and name not in FAULTS:
+            if isinstance(item, PhoneOffline):
+                name = "phone_offline"
+            else:
+                name = item.method if isinstance(item, BackendOutage) else item.fault
+            if isinstance(item, Rate | Burst | Storm | At) and name not in FAULTS:
                 raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
             session = getattr(item, "session", None)
             if session is not None and session not in sessions:
@@ -200,7 +229,9 @@ class FaultPlan:
 
 def default_fault_mix(sessions: tuple[str, ...] | list[str], hours: float) -> FaultPlan:
     """The default mix: a steady rain of every fault family, one Bad MAC storm,
-    and one session whose regeneration fails during its storm."""
+    one session whose regeneration fails during its storm, and (with three
+    sessions or more) a burst of unavailable messages while that session's
+    phone is offline for two hours."""
     rain = FaultPlan(
         (
             Rate("corrupt_chain_key", 0.5),
@@ -210,17 +241,37 @@ def default_fault_mix(sessions: tuple[str, ...] | list[str], hours: float) -> Fa
             Rate("change_identity", 0.05),
             Rate("delete_prekeys", 0.03),
             Rate("exhaust_prekeys", 0.02),
+            Rate("unavailable_message", 0.05),
+            Rate("drain_prekeys", 0.02),
         )
     )
     if len(sessions) < 2 or hours < 1:
         return rain
     storm_at = hours * 3600 * 0.25
     broken_at = hours * 3600 * 0.5
-    return rain + FaultPlan(
+    return (
+        rain
+        + FaultPlan(
+            (
+                Burst("corrupt_chain_key", sessions[0], storm_at, count=30, over=120),
+                BackendOutage("regenerate_keys", sessions[1], broken_at, 3600),
+                Burst("corrupt_chain_key", sessions[1], broken_at, count=30, over=120),
+            )
+        )
+        + _phone_trouble(sessions, hours)
+    )
+
+
+def _phone_trouble(sessions: tuple[str, ...] | list[str], hours: float) -> FaultPlan:
+    if len(sessions) < 3:
+        return FaultPlan()
+    offline_at = hours * 3600 * 0.6
+    return FaultPlan(
         (
-            Burst("corrupt_chain_key", sessions[0], storm_at, count=30, over=120),
-            BackendOutage("regenerate_keys", sessions[1], broken_at, 3600),
-            Burst("corrupt_chain_key", sessions[1], broken_at, count=30, over=120),
+            PhoneOffline(sessions[2], offline_at, 7200),
+            Burst("unavailable_message", sessions[2], offline_at + 600, count=20, over=600),
+            Burst("unavailable_message", sessions[2], offline_at + 9000, count=20, over=600),
+            Burst("drain_prekeys", sessions[2], hours * 3600 * 0.75, count=3, over=1800),
         )
     )
 
@@ -253,6 +304,12 @@ def schedule(plan: FaultPlan, world: SimWorld, rng: random.Random, horizon: floa
     start = loop.time()
     count = 0
     for item in plan.items:
+        if isinstance(item, PhoneOffline):
+            phone = world.phones[item.session]
+            loop.call_at(start + item.at, setattr, phone, "online", False)
+            loop.call_at(start + item.at + item.duration, setattr, phone, "online", True)
+            count += 1
+            continue
         if isinstance(item, BackendOutage):
             key = (item.method, item.session)
             loop.call_at(start + item.at, world.failed_backend.__setitem__, key, start + item.at + item.duration)

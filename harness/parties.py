@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from harness.population import PeerInfo
 from harness.protocol import BotKeys, Frame, SendingSession
 
-__all__ = ["Bot", "Peer"]
+__all__ = ["Bot", "Peer", "Phone"]
 
 
 @dataclass(slots=True)
@@ -26,6 +26,8 @@ class Bot:
     refill_pending: bool = False
     #: the server's "prekeys low" notice was lost: no refill until keys are regenerated
     refill_lost: bool = False
+    #: the next this many messages to the bot reach the server without a payload
+    absent_next: int = 0
 
 
 @dataclass(slots=True)
@@ -37,3 +39,16 @@ class Peer:
     identity: bytes
     sending: SendingSession | None = None
     last_frame: Frame | None = None
+    #: when this sender last rebuilt its session for a retry receipt without keys
+    #: (whatsmeow ``retry.go`` L158-177 ``sessionRecreateHistory``)
+    recreated_at: float | None = None
+
+
+@dataclass(slots=True)
+class Phone:
+    """The bot account's own phone: it holds every message and can resend one on request."""
+
+    online: bool = True
+    #: placeholder-resend requests that reached the phone / that it answered
+    requests: int = 0
+    answered: int = 0

@@ -22,9 +22,34 @@ class PrekeyServer:
     ``refill_delay`` is how long the bot takes to answer the "prekeys low" notice.
     """
 
-    def __init__(self, secret: Callable[[], bytes], refill_delay: float) -> None:
+    def __init__(self, secret: Callable[[], bytes], refill_delay: float, refill_batch: int = PREKEY_BATCH) -> None:
         self._secret = secret
         self._refill_delay = refill_delay
+        #: how many keys the bot's client uploads when the server says it runs low; a recovery
+        #: driver sets its client's number (Baileys 5, whatsmeow 50: see harness.baselines)
+        self.refill_batch = refill_batch
+
+    @staticmethod
+    def count(bot: Bot) -> int:
+        """The server's count of one-time prekeys left for ``bot`` (what its "prekeys low" notice reports)."""
+        return len(bot.server_prekeys)
+
+    def generate_one(self, bot: Bot) -> int:
+        """A one-time prekey made for a retry receipt's key bundle: kept by the bot, never uploaded.
+
+        Baileys ``getNextPreKeys(authState, 1)`` (``src/Socket/messages-recv.ts`` L695-L716),
+        whatsmeow ``GenOnePreKey`` (``retry.go`` L517-L534).
+        """
+        prekey_id = bot.next_prekey_id
+        bot.next_prekey_id += 1
+        bot.keys.prekeys[prekey_id] = self._secret()
+        return prekey_id
+
+    def notify_low(self, bot: Bot) -> None:
+        """The server's "prekeys low" notice: the bot's client refills after ``refill_delay``."""
+        if not bot.refill_pending and not bot.refill_lost:
+            bot.refill_pending = True
+            asyncio.get_running_loop().call_later(self._refill_delay, self._refill, bot)
 
     def upload(self, bot: Bot, count: int) -> None:
         """The bot makes ``count`` new one-time prekeys and uploads them."""
@@ -42,12 +67,11 @@ class PrekeyServer:
         """
         if bot.server_prekeys:
             bot.last_resort = bot.server_prekeys.pop(0)
-        if len(bot.server_prekeys) < PREKEY_LOW and not bot.refill_pending and not bot.refill_lost:
-            bot.refill_pending = True
-            asyncio.get_running_loop().call_later(self._refill_delay, self._refill, bot)
+        if len(bot.server_prekeys) < PREKEY_LOW:
+            self.notify_low(bot)
         return bot.last_resort, bot.signed_id
 
     def _refill(self, bot: Bot) -> None:
         bot.refill_pending = False
         if bot.connected and not bot.refill_lost:
-            self.upload(bot, PREKEY_BATCH)
+            self.upload(bot, self.refill_batch)

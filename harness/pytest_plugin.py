@@ -1,13 +1,20 @@
 """The sessionmgr pytest plugin: virtual time, chaos seeds, and a world to break.
 
 Registered under the ``pytest11`` entry point, so installing the package is
-enough. Mark an async test ``@pytest.mark.virtual_time`` (together with
-``@pytest.mark.asyncio``) to run it on :class:`~harness.loop.VirtualLoop`.
+enough. Mark an async test ``@pytest.mark.virtual_time`` to run it on
+:class:`~harness.loop.VirtualLoop`; the plugin adds ``@pytest.mark.asyncio`` to
+it, so it runs in pytest-asyncio's strict mode as in auto mode.
+
+The plugin stays quiet in projects that merely have sessionmgr installed: the
+seed line is printed only when ``--chaos-seed`` is given or a test used a chaos
+fixture (``chaos_seed``, ``chaos_rng``, ``world_factory``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import inspect
 import random
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
@@ -20,9 +27,29 @@ from harness.world import Observer, SimWorld, WorldBackend, WorldConfig
 from sessionmgr.clock import LoopClock
 from sessionmgr.manager import SessionManager
 
-__all__ = ["CHAOS_SEED_KEY"]
+__all__ = ["CHAOS_SEED_KEY", "MissingExtra"]
 
 CHAOS_SEED_KEY = "sessionmgr/chaos-seed"
+#: pytest-asyncio registers itself under this plugin name (``-p no:asyncio`` disables it).
+_ASYNCIO_PLUGIN = "asyncio"
+
+
+class MissingExtra(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+    """A fixture or marker needs a package of the ``harness`` extra that is not installed."""
+
+    def __init__(self, what: str, module: str) -> None:
+        super().__init__(
+            f"{what} needs {module}, from sessionmgr's harness extra: pip install 'sessionmgr[harness]'",
+            pytrace=False,
+        )
+
+
+def _require(module: str, what: str) -> None:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise MissingExtra(what, module) from None
+
 
 _MARKERS = (
     "virtual_time: run this asyncio test on the virtual-time loop (timers jump, no real sleeps)",
@@ -59,8 +86,6 @@ def _resolve_seed(config: pytest.Config) -> int:
             seed = int(raw)
         except ValueError:
             raise pytest.UsageError(f"--chaos-seed expects an integer or 'last', got {raw!r}") from None
-    if cache is not None:
-        cache.set(CHAOS_SEED_KEY, seed)
     return seed
 
 
@@ -68,13 +93,55 @@ def pytest_configure(config: pytest.Config) -> None:
     for marker in _MARKERS:
         config.addinivalue_line("markers", marker)
     config.stash[_SEED] = _resolve_seed(config)
+    config.stash[_SEED_USED] = False
 
 
 _SEED = pytest.StashKey[int]()
+#: set once a test that uses the chaos seed has run: only then does the summary print it
+_SEED_USED = pytest.StashKey[bool]()
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"sessionmgr chaos seed: {config.stash[_SEED]} (replay with --chaos-seed {config.stash[_SEED]})"
+def _seed_line(config: pytest.Config) -> str:
+    seed = config.stash[_SEED]
+    return f"sessionmgr chaos seed: {seed} (replay with --chaos-seed {seed})"
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return _seed_line(config) if config.getoption("--chaos-seed") is not None else None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if config.stash.get(_SEED_USED, False):
+        terminalreporter.write_line(_seed_line(config))
+
+
+def _marked(collector: pytest.Collector, obj: object, name: str) -> bool:
+    own = getattr(obj, "pytestmark", [])
+    own = own if isinstance(own, list) else [own]
+    return any(getattr(mark, "name", None) == name for mark in own) or any(collector.iter_markers(name))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> Generator[None, Any, Any]:
+    # pytest-asyncio's strict mode runs only tests marked asyncio, and decides so while
+    # collecting (its loop factories are chosen then too): mark virtual_time tests before it looks.
+    if (
+        inspect.iscoroutinefunction(obj)
+        and collector.config.pluginmanager.hasplugin(_ASYNCIO_PLUGIN)
+        and _marked(collector, obj, "virtual_time")
+        and not _marked(collector, obj, "asyncio")
+    ):
+        pytest.mark.asyncio(obj)
+    return (yield)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("virtual_time") is None:
+        return
+    if not item.config.pluginmanager.hasplugin(_ASYNCIO_PLUGIN):
+        # without pytest-asyncio, pytest would fail later with "async def functions are not natively supported"
+        raise MissingExtra("@pytest.mark.virtual_time", "pytest-asyncio")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -82,7 +149,11 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if report.failed and "chaos_seed" in getattr(item, "fixturenames", ()):
+    uses_seed = "chaos_seed" in getattr(item, "fixturenames", ())
+    if uses_seed and report.when == "call":
+        item.config.stash[_SEED_USED] = True  # the test ran with the seed: the run's summary names it
+    missing_extra = call.excinfo is not None and call.excinfo.errisinstance(MissingExtra)
+    if report.failed and not missing_extra and uses_seed:
         seed = item.config.stash[_SEED]
         report.sections.append(
             ("sessionmgr chaos seed", f"replay this failure with:\n  pytest '{item.nodeid}' --chaos-seed {seed}")
@@ -101,7 +172,11 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> M
 @pytest.fixture
 def chaos_seed(request: pytest.FixtureRequest) -> int:
     """The run's chaos seed; a failing test that used it prints how to replay it."""
-    return request.config.stash[_SEED]
+    config = request.config
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    if cache is not None:
+        cache.set(CHAOS_SEED_KEY, config.stash[_SEED])  # for --chaos-seed last
+    return config.stash[_SEED]
 
 
 @pytest.fixture
@@ -132,6 +207,7 @@ def world_factory(chaos_seed: int) -> Callable[..., SimWorld]:
 
     The seed defaults to the chaos seed, so a failure replays with ``--chaos-seed``.
     """
+    _require("faker", "world_factory")  # populations are drawn with Faker
 
     def make(
         sessions: int = 2,

@@ -7,8 +7,9 @@ import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
+from harness.baselines import BASELINES, Driver
 from harness.faults import FaultPlan, default_fault_mix, schedule
 from harness.loop import DEFAULT_EPOCH, VirtualLoop
 from harness.population import make_population
@@ -26,7 +27,10 @@ from sessionmgr.report.recorder import ReportRecorder
 from sessionmgr.stats import StatsCollector
 from sessionmgr.store import MemoryStore, Store
 
-__all__ = ["Progress", "SimConfig", "SimResult", "run_simulation", "run_simulation_result", "simulate"]
+__all__ = ["RECOVERIES", "Progress", "SimConfig", "SimResult", "run_simulation", "run_simulation_result", "simulate"]
+
+#: Every value of ``SimConfig.baseline``: our manager, the clients' defaults, no recovery at all.
+RECOVERIES: Final = ("ours", *BASELINES, "none")
 
 #: Told the fraction of the simulated time done so far, from 0 to 1.
 Progress = Callable[[float], None]
@@ -49,6 +53,14 @@ class SimConfig:
     policy: Policy = field(default_factory=Policy)
     manager: bool = True
     world: WorldConfig = field(default_factory=WorldConfig)
+    #: Who recovers: ``ours`` (the manager), a client's defaults (``baileys``, ``whatsmeow``:
+    #: :mod:`harness.baselines`) or ``none``. ``manager=False`` means ``none`` whatever this says.
+    baseline: str = "ours"
+
+    @property
+    def recovery(self) -> str:
+        """Who recovers in this run, after ``manager=False``."""
+        return self.baseline if self.manager else "none"
 
     def pseudonymizer(self) -> Pseudonymizer:
         """Pseudonyms keyed by the seed: stable across runs of this seed, meaningless without it."""
@@ -63,7 +75,8 @@ class SimConfig:
             "hours": self.hours,
             "message_interval_s": self.message_interval,
             "fault_scale": self.fault_scale,
-            "manager": self.manager,
+            "manager": self.recovery == "ours",
+            "recovery": self.recovery,
             "policy": self.policy.to_dict(),
         }
 
@@ -77,6 +90,9 @@ class SimResult:
     world: SimWorld
     manager: SessionManager | None
     events: list[Event] | None = None
+    #: the backend the manager or baseline driver acted through (its ``calls`` count the actions)
+    backend: WorldBackend | None = None
+    driver: Driver | None = None
 
 
 async def simulate(
@@ -91,6 +107,8 @@ async def simulate(
     loop = asyncio.get_running_loop()
     if config.sessions < 1 or config.peers_per_session < 1 or config.hours <= 0:
         raise ValueError("a simulation needs at least one session, one peer and some time")
+    if config.recovery not in RECOVERIES:
+        raise ValueError(f"unknown baseline {config.recovery!r}; known: {', '.join(RECOVERIES)}")
     rng = random.Random(config.seed)
     # Draw every sub-seed up front, in a fixed order, so that switching the
     # manager off changes nothing about the traffic or the faults.
@@ -104,10 +122,14 @@ async def simulate(
         bus.subscribe(subscriber)
     world = SimWorld(population, random.Random(world_seed), config=config.world, observer=bus.publish)
     manager: SessionManager | None = None
-    stats = StatsCollector() if config.manager else None  # shared with the recorder: counted once
-    if config.manager:
+    driver: Driver | None = None
+    backend = WorldBackend(world)
+    stats = StatsCollector() if config.recovery == "ours" else None  # shared with the recorder: counted once
+    if config.recovery in BASELINES:
+        driver = BASELINES[config.recovery](world, backend)
+    elif config.recovery == "ours":
         manager = SessionManager(
-            WorldBackend(world),
+            backend,
             policy=config.policy,
             clock=LoopClock(),
             store=store or MemoryStore(),
@@ -119,6 +141,8 @@ async def simulate(
         world.observer = manager.observe_nowait
     recorder = ReportRecorder(origin=loop.time(), stats=stats)
     bus.subscribe(recorder)
+    if driver is not None:
+        bus.subscribe(driver.observe)
     if manager is not None:
         await manager.start()
     horizon = config.hours * 3600
@@ -141,15 +165,17 @@ async def simulate(
         await asyncio.gather(traffic, return_exceptions=True)
         if manager is not None:
             await manager.aclose()
+        if driver is not None:
+            await driver.aclose()
     world.finish()
     parts = ReportParts(
         recorder,
         source=config.source(),
         input={"events": recorder.events, "messages": len(world.messages), "rejected": []},
-        delivery=world.delivery(),
+        delivery=world.ledger.report(),
         sessions=list(population.sessions),
     )
-    return SimResult(build_report(parts), parts, world, manager, events)
+    return SimResult(build_report(parts), parts, world, manager, events, backend, driver)
 
 
 def run_simulation(

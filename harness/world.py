@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from harness.delivery import DeliveryLedger, Message
-from harness.parties import Bot, Peer
+from harness.keyring import regenerate, trust_new_identity
+from harness.parties import Bot, Peer, Phone
+from harness.phone import PhoneLine
 from harness.population import Population
 from harness.prekeys import PREKEY_BATCH, PrekeyServer
 from harness.protocol import (
@@ -32,13 +34,20 @@ from harness.protocol import (
     root_key,
 )
 from harness.world_backend import WorldBackend
+from sessionmgr.categories import Category
 from sessionmgr.classify import classify_texts
 from sessionmgr.clock import LoopClock
 from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event
 
-__all__ = ["Bot", "Message", "Observer", "Peer", "SimWorld", "WorldBackend", "WorldConfig"]
+__all__ = ["ABSENT", "Bot", "Message", "Observer", "Peer", "Phone", "SimWorld", "WorldBackend", "WorldConfig"]
 
 Observer = Callable[[Event], None]
+
+#: Baileys' text for a stanza with no encrypted payload (``src/Utils/decode-wa-message.ts`` L52).
+ABSENT: Final = "Message absent from node"
+#: A sender rebuilds its session for a retry receipt without keys at most once an hour per peer
+#: (whatsmeow ``retry.go`` L158 ``recreateSessionTimeout``, L160-L177 ``shouldRecreateSession``).
+SENDER_RECREATE_INTERVAL: Final = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,11 @@ class WorldConfig:
     repair_delay: float = 1800.0
     #: Delay between the server's "prekeys low" notice and the bot's upload.
     refill_delay: float = 60.0
+    #: How long the bot's phone takes to answer a placeholder-resend request. Neither client
+    #: states it; Baileys stops waiting after 8 s (``messages-recv.ts`` L220-L225), so a few seconds.
+    phone_delay: float = 2.0
+    #: Sessions whose phone is offline from the start (the rest start online).
+    phones_offline: tuple[str, ...] = ()
 
 
 class SimWorld:
@@ -84,6 +98,15 @@ class SimWorld:
             self.bots[session] = self._new_bot(session)
         for info in population.peers:
             self.peers[info.jid] = Peer(info, info.session, self._bytes())
+        #: Accept a peer's new identity key, as both real clients do by default (the recovery
+        #: drivers of harness.baselines turn it on); off, libsignal-node raises UntrustedIdentityKeyError.
+        self.trust_on_first_use = False
+        self.phone_line = PhoneLine(self.bots, self.config.phones_offline, self.config.phone_delay, self._phone_answers)
+
+    @property
+    def phones(self) -> dict[str, Phone]:
+        """Each session's phone, online or not."""
+        return self.phone_line.phones
 
     @property
     def messages(self) -> dict[str, Message]:
@@ -117,9 +140,10 @@ class SimWorld:
         """The server hands out one one-time prekey id (and the signed prekey id)."""
         return self.prekey_server.fetch_bundle(self.bots[session])
 
-    def _start_session(self, peer: Peer) -> SendingSession:
+    def _start_session(self, peer: Peer, bundle: tuple[int | None, int] | None = None) -> SendingSession:
+        """A new sending session from ``bundle`` (a retry receipt's keys) or one the server hands out."""
         bot = self.bots[peer.session]
-        prekey_id, signed_id = self.fetch_bundle(peer.session)
+        prekey_id, signed_id = bundle or self.fetch_bundle(peer.session)
         prekey = bot.keys.prekeys.get(prekey_id) if prekey_id is not None else None
         # A sender only has the server's copy; a prekey id the bot lost still
         # "exists" on the server, so model its public part as a fresh secret.
@@ -136,13 +160,20 @@ class SimWorld:
         """``jid`` sends a new message to its bot."""
         peer = self.peers[jid]
         message = self.ledger.new(peer.session, jid, self.now(), plaintext)
-        if not self.bots[peer.session].connected:
+        bot = self.bots[peer.session]
+        if not bot.connected:
             self.ledger.lose(message, "session disconnected")
             return message
+        if bot.absent_next > 0:
+            bot.absent_next -= 1
+            message.unavailable = True
         self._transmit(peer, message)
         return message
 
     def _transmit(self, peer: Peer, message: Message) -> None:
+        if message.unavailable:
+            self._absent(peer, message)
+            return
         session = peer.sending or self._start_session(peer)
         frame = encrypt(session, peer.info.jid, message.id, peer.identity, message.plaintext)
         peer.last_frame = frame
@@ -156,6 +187,8 @@ class SimWorld:
         if not bot.connected:
             return
         bot.keys.console.clear()
+        if self.trust_on_first_use and frame.type == "pkmsg":
+            trust_new_identity(bot.keys, frame)
         try:
             plaintext, _ = decrypt(bot.keys, frame)
         except (SignalError, BadMac) as error:  # Bad MAC on the pkmsg path is a plain Error in Node
@@ -166,7 +199,23 @@ class SimWorld:
         if plaintext != message.plaintext:
             raise AssertionError("decrypted to the wrong plaintext")  # the crypto itself is broken
         self.ledger.delivered(message, self.now())
-        self._stamp(DecryptOk(session=bot.session, peer=peer.info.jid, message_type=frame.type))
+        self._stamp(DecryptOk(session=bot.session, peer=peer.info.jid, message_type=frame.type, message_id=message.id))
+
+    def _absent(self, peer: Peer, message: Message) -> None:
+        """The stanza reaches the bot with no payload: the server has nothing to decrypt."""
+        if not self.bots[peer.session].connected:
+            return
+        self.ledger.failed(message, Category.UNAVAILABLE.value)
+        self._stamp(
+            DecryptError(
+                session=peer.session,
+                peer=peer.info.jid,
+                error=ABSENT,
+                error_type="Error",
+                message_id=message.id,
+                category=classify_texts([ABSENT]),
+            )
+        )
 
     def _failed(self, bot: Bot, peer: Peer, frame: Frame, message: Message, error: Exception) -> None:
         causes = tuple(js_error_text(c) for c in getattr(error, "causes", ()))
@@ -191,57 +240,67 @@ class SimWorld:
         self.ledger.finish()
 
     def delivery(self) -> dict[str, object]:
-        """Sent, delivered, lost (by reason) and recovery delays, for the report."""
+        """What became of every message sent: sent, delivered, lost (by reason), recovered, delays."""
         return self.ledger.report()
 
     # --- what the backend does ---------------------------------------------------------
 
-    def resend(self, session: str, jid: str, message_id: str | None) -> None:
-        """A retry receipt reaches the sender; it resends after the round trip.
+    def resend(self, session: str, jid: str, message_id: str | None, *, with_keys: bool = False) -> None:
+        """A retry receipt reaches the sender; it resends the same message id after the round trip.
 
-        From the second receipt for a message on, the sender starts a fresh
-        session from a new prekey bundle, as WhatsApp clients do.
+        As whatsmeow's sender does (``retry.go`` L302-L322): with keys attached the
+        sender builds a new session from that bundle; without, it rebuilds from a
+        server bundle only when it has no session, or from the receipt's 2nd count
+        when it last did so over an hour ago; otherwise it re-encrypts on the
+        session it has, and a broken session keeps failing. The server still has
+        no payload for an unavailable message, however often it is resent.
         """
         peer = self.peers[jid]
         message = self.messages.get(message_id) if message_id else self.ledger.last_pending(jid)
-        if message is None or message.status != "pending":
+        if message is None or message.status != "pending" or message.sender_gave_up:
             return
         message.resends += 1
-        if message.resends > self.config.max_resends:
-            self.ledger.lose(message, f"sender gave up after {self.config.max_resends} retry receipts")
+        count = message.resends
+        if count > self.config.max_resends:
+            message.sender_gave_up = f"sender gave up after {self.config.max_resends} retry receipts"
             return
-        fresh = message.resends >= 2
+        bot = self.bots[session]
+        bundle = (self.prekey_server.generate_one(bot), bot.signed_id) if with_keys else None
 
         def resend_now() -> None:
             if message.status != "pending" or not self.bots[session].connected:
                 return
-            if fresh:
+            if bundle is not None:
+                self._start_session(peer, bundle)
+            elif peer.sending is None or (count >= 2 and self._sender_may_recreate(peer)):
+                peer.recreated_at = self.now()
                 peer.sending = None
             self._transmit(peer, message)
 
         self.loop.call_later(self.config.resend_latency, resend_now)
 
+    def _sender_may_recreate(self, peer: Peer) -> bool:
+        return peer.recreated_at is None or self.now() - peer.recreated_at > SENDER_RECREATE_INTERVAL
+
+    def ask_phone(self, session: str, jid: str, message_id: str | None) -> None:
+        """A placeholder-resend request reaches the bot's phone (see :class:`~harness.phone.PhoneLine`)."""
+        message = self.messages.get(message_id) if message_id else self.ledger.last_pending(jid)
+        if message is not None:
+            self.phone_line.ask(session, message)
+
+    def _phone_answers(self, session: str, message: Message) -> None:
+        if not self.bots[session].connected or message.status != "pending":
+            return
+        self.ledger.delivered(message, self.now(), via="phone")
+        self._stamp(DecryptOk(session=session, peer=message.peer, message_type="phone", message_id=message.id))
+
     def top_up_prekeys(self, session: str, count: int) -> None:
         """Upload ``count`` more one-time prekeys to the server, keeping every existing key."""
         self.prekey_server.upload(self.bots[session], count)
 
-    def reset_peer(self, session: str, jid: str) -> None:
-        keys = self.bots[session].keys
-        keys.records.pop(jid, None)
-        keys.trusted.pop(jid, None)  # accept the peer's identity afresh
-
     def regenerate(self, session: str) -> None:
-        """New signed prekey (the previous kept for messages in flight) and a fresh prekey pool."""
-        bot = self.bots[session]
-        bot.signed_id += 1
-        bot.keys.signed_prekeys = {k: v for k, v in bot.keys.signed_prekeys.items() if k == bot.signed_id - 1} | {
-            bot.signed_id: self._bytes()
-        }
-        bot.keys.prekeys.clear()
-        bot.server_prekeys.clear()
-        bot.last_resort = None
-        bot.refill_lost = False
-        self.prekey_server.upload(bot, PREKEY_BATCH * 2)
+        """New signed prekey and a fresh prekey pool (:func:`harness.keyring.regenerate`)."""
+        regenerate(self.bots[session], self.prekey_server, self._bytes)
 
     def disconnect(self, session: str) -> None:
         bot = self.bots[session]
@@ -258,24 +317,6 @@ class SimWorld:
             if peer.session == session:
                 peer.sending = None
         self._stamp(ConnectionChanged(session=session, open=True))
-
-    def export_keys(self, session: str) -> bytes:
-        keys = self.bots[session].keys
-        return json.dumps(
-            {
-                "identity": keys.identity.hex(),
-                "signed_prekeys": {k: v.hex() for k, v in keys.signed_prekeys.items()},
-                "prekeys": {k: v.hex() for k, v in keys.prekeys.items()},
-                "sessions": {p: [s.chain_key.hex() for s in r.sessions] for p, r in keys.records.items()},
-            },
-            sort_keys=True,
-        ).encode()
-
-    def purge_keys(self, session: str) -> None:
-        keys = self.bots[session].keys
-        keys.records.clear()
-        keys.prekeys.clear()
-        keys.trusted.clear()
 
     def backend_should_fail(self, method: str, session: str) -> bool:
         until = self.failed_backend.get((method, session))

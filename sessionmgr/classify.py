@@ -13,24 +13,37 @@ __all__ = ["CiphertextStub", "Classifiable", "Description", "classify", "classif
 
 C = Category
 
-# Rank says how much a text tells: a leaf cause (the MAC check itself) beats the
-# wrapper libsignal-node puts around it on the msg path, which beats a bare error
-# class name, which beats a generic "failed to decrypt". Ties go to the longer text.
-_LEAF, _WRAPPER, _TYPE, _GENERIC = 3, 2, 1, 0
+# Rank says how much a text tells. A leaf cause beats the wrapper libsignal-node
+# puts around it on the msg path, which beats a bare error class name, which
+# beats a generic "failed to decrypt". Ties go to the longer text.
+#
+# Mixed causes: libsignal-node's decryptWithSessions tries every stored session
+# and prints one "Session error:" per session that failed
+# (WhiskeySockets/libsignal-node src/session_cipher.js:143-161). A closed or stale
+# session always fails its MAC check, so among several leaf causes a MAC failure
+# counts least: a counter problem, a closed chain or a missing key in any session
+# is the cause. Among the other leaves the longer (more specific) text wins.
+# Texts that name a decryption outside the Signal layer (media, app state, the
+# noise transport, Matrix) are exclusions: they win over everything, so their
+# "failed to decrypt" or "bad mac" never counts as a Signal failure.
+_EXCLUDE, _LEAF, _MAC, _WRAPPER, _TYPE, _GENERIC = 5, 4, 3, 2, 1, 0
 
 #: (text, category, rank). Texts are matched case-insensitively as substrings.
 TEXT_RULES: Final[tuple[tuple[str, Category, int], ...]] = (
-    # bad_mac: libsignal-node, libsignal-protocol-javascript, whatsmeow, Rust libsignal
-    ("Bad MAC", C.BAD_MAC, _LEAF),
-    ("Bad MAC length", C.BAD_MAC, _LEAF),
-    ("Bad Mac!", C.BAD_MAC, _LEAF),
-    ("mismatching MAC in signal message", C.BAD_MAC, _LEAF),
-    ("MAC verification failed", C.BAD_MAC, _LEAF),
+    # bad_mac: libsignal-node src/crypto.js:84-87, libsignal-protocol-javascript,
+    # go.mau.fi/libsignal signalerror ErrBadMAC, Rust libsignal
+    ("Bad MAC", C.BAD_MAC, _MAC),
+    ("Bad MAC length", C.BAD_MAC, _MAC),
+    ("Bad Mac!", C.BAD_MAC, _MAC),
+    ("mismatching MAC in signal message", C.BAD_MAC, _MAC),
+    ("MAC verification failed", C.BAD_MAC, _MAC),
     ("InvalidMacException", C.BAD_MAC, _TYPE),
     # session_mismatch: what the msg path says when every stored session failed
     ("No matching sessions found for message", C.SESSION_MISMATCH, _WRAPPER),
     ("Chain closed", C.SESSION_MISMATCH, _LEAF),
     ("No valid sessions", C.SESSION_MISMATCH, _WRAPPER),
+    # named in issue 16 as seen in operators' logs; its library was not found in the searched sources
+    ("no suitable session found", C.SESSION_MISMATCH, _WRAPPER),
     # no_session
     ("No session record", C.NO_SESSION, _LEAF),
     ("No sessions available", C.NO_SESSION, _LEAF),
@@ -38,12 +51,28 @@ TEXT_RULES: Final[tuple[tuple[str, Category, int], ...]] = (
     ("No SenderKeyRecord found for decryption", C.NO_SESSION, _LEAF),
     ("No session for:", C.NO_SESSION, _LEAF),
     ("NoSessionException", C.NO_SESSION, _TYPE),
+    # libsignal-node's encrypt side: src/session_cipher.js:71 ("No sessions"), :75 ("No open session")
+    ("No sessions", C.NO_SESSION, _LEAF),
+    ("No open session", C.NO_SESSION, _LEAF),
+    # go.mau.fi/libsignal signalerror/errors.go: ErrNoSessionForUser, ErrNoSenderKeyForUser ("no sender key",
+    # wrapped as "no sender key for ..."), ErrNoSenderKeyStateForID, ErrNoSenderKeyStatesInRecord
+    ("no session found for user", C.NO_SESSION, _LEAF),
+    ("no sender key for", C.NO_SESSION, _LEAF),
+    ("no sender key state for key ID", C.NO_SESSION, _LEAF),
+    ("no sender key states in record", C.NO_SESSION, _LEAF),
+    # whatsmeow errors.go:20, ErrNoSession (the encrypt side)
+    ("no signal session established", C.NO_SESSION, _LEAF),
     # prekey
     ("Invalid PreKey ID", C.PREKEY, _LEAF),
     ("Missing SignedPreKey", C.PREKEY, _LEAF),
     ("PreKeyError", C.PREKEY, _TYPE),
     ("InvalidKeyIdException", C.PREKEY, _TYPE),
     ("InvalidKeyIDException", C.PREKEY, _TYPE),
+    # go.mau.fi/libsignal signalerror/errors.go: ErrNoOneTimeKeyFound
+    ("prekey store didn't return one-time key", C.PREKEY, _LEAF),
+    # Chat-API / python-axolotl (yowsup) and libsignal-protocol-java's example stores
+    ("No such prekey with id", C.PREKEY, _LEAF),
+    ("No such signedprekey", C.PREKEY, _LEAF),
     # unavailable: the server has no payload; Baileys src/Utils/decode-wa-message.ts (~378-382)
     ("Message absent from node", C.UNAVAILABLE, _LEAF),
     # duplicate: a frame delivered twice
@@ -68,6 +97,22 @@ TEXT_RULES: Final[tuple[tuple[str, Category, int], ...]] = (
     ("SignalError", C.DECRYPT_FAILED, _GENERIC),
     ("InvalidMessageException", C.DECRYPT_FAILED, _GENERIC),
     ("CIPHERTEXT", C.DECRYPT_FAILED, _GENERIC),
+    # whatsmeow types/events/events.go:290: the event it dispatches for a message that failed to decrypt
+    ("UndecryptableMessage", C.DECRYPT_FAILED, _GENERIC),
+    # not the Signal layer (exclusions, see above)
+    ("failed to decrypt megolm event", C.NOT_CRYPTO, _EXCLUDE),  # Matrix (mautrix bridges' other side)
+    ("megolm", C.NOT_CRYPTO, _EXCLUDE),
+    ("Failed to decrypt media retry notification", C.NOT_CRYPTO, _EXCLUDE),  # whatsmeow mediaretry.go:131
+    ("media retry", C.NOT_CRYPTO, _EXCLUDE),
+    ("bad decrypt", C.NOT_CRYPTO, _EXCLUDE),  # OpenSSL's EVP_DecryptFinal_ex: media download
+    ("failed to decrypt file", C.NOT_CRYPTO, _EXCLUDE),  # whatsmeow download.go:309
+    ("failed to decrypt mutation", C.NOT_CRYPTO, _EXCLUDE),  # whatsmeow appstate/decode.go:161
+    ("Failed to decrypt frame", C.NOT_CRYPTO, _EXCLUDE),  # whatsmeow socket/noisesocket.go:116 (transport)
+    # the noise transport's own MAC/AEAD failures: whatsmeow handshake.go:74,85; Baileys src/Utils/noise-handler.ts
+    ("server static ciphertext", C.NOT_CRYPTO, _EXCLUDE),
+    ("noise certificate", C.NOT_CRYPTO, _EXCLUDE),
+    ("noise handshake", C.NOT_CRYPTO, _EXCLUDE),
+    ("noise-handler", C.NOT_CRYPTO, _EXCLUDE),
 )
 
 # One alternation over every text, longest first, inside a lookahead so that
@@ -80,8 +125,9 @@ _BY_TEXT: Final[dict[str, tuple[Category, int, int]]] = {
     text.casefold(): (category, rank, len(text)) for text, category, rank in TEXT_RULES
 }
 
-#: Baileys' WAMessageStubType.CIPHERTEXT, as a number and as a name.
-_CIPHERTEXT_STUB: Final = frozenset({1, "1", "CIPHERTEXT"})
+#: Baileys' WAMessageStubType.CIPHERTEXT, as a number and as a name: 2 (1 is REVOKE, a deleted
+#: message). Baileys WAProto/WAProto.proto:5249-5251 (``UNKNOWN = 0; REVOKE = 1; CIPHERTEXT = 2;``).
+_CIPHERTEXT_STUB: Final = frozenset({2, "2", "CIPHERTEXT"})
 
 
 @dataclass(frozen=True, slots=True)

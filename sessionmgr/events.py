@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from sessionmgr.categories import Category
 
 __all__ = [
+    "ADVISED_ACTIONS",
     "MESSAGE_OUTCOMES",
     "ActionFailed",
     "AlertFired",
@@ -25,7 +26,9 @@ __all__ = [
     "MessageOutcome",
     "OwnershipLost",
     "PeerSessionReset",
+    "PhoneAnswered",
     "PhoneRequested",
+    "PhoneStatus",
     "PrekeysUploaded",
     "RegenerationFailed",
     "RegenerationStarted",
@@ -60,12 +63,17 @@ class Event:
     session: str
     t: float = 0.0
     at: datetime = UNSTAMPED
+    #: An advisory manager's decision: advised, not carried out (no backend was called).
+    advised: bool = False
 
     def fields(self) -> dict[str, Any]:
-        """The event's own fields (not ``t``/``at``/``session``), as plain values."""
+        """The event's own fields (not ``t``/``at``/``session``), as plain values.
+
+        ``advised`` appears only when set, so what real decisions record is unchanged.
+        """
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name in ("t", "at", "session"):
+            if f.name in ("t", "at", "session") or (f.name == "advised" and not self.advised):
                 continue
             value = getattr(self, f.name)
             if isinstance(value, tuple):
@@ -115,6 +123,25 @@ class ConnectionChanged(Event):
     kind: ClassVar[str] = "connection"
     decision: ClassVar[bool] = False
     open: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneAnswered(Event):
+    """The user's own phone sent a message we could not decrypt (the answer to a placeholder resend)."""
+
+    kind: ClassVar[str] = "phone_answered"
+    decision: ClassVar[bool] = False
+    peer: str | None = None
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneStatus(Event):
+    """The user's own phone is known to be online or offline (the phone rung is skipped while offline)."""
+
+    kind: ClassVar[str] = "phone_status"
+    decision: ClassVar[bool] = False
+    online: bool
 
 
 # --- decisions --------------------------------------------------------------
@@ -307,6 +334,20 @@ class LeasesHeld(Event):
     audited: ClassVar[bool] = False
     owner: str
     epochs: tuple[tuple[str, int], ...]
+
+
+#: Decisions that stand for a backend call: an advisory manager, which never calls its
+#: backend, publishes them with ``advised=True`` so no one reads them as done.
+ADVISED_ACTIONS: tuple[type[Event], ...] = (
+    ResendRequested,
+    PeerSessionReset,
+    PhoneRequested,
+    PrekeysUploaded,
+    RegenerationStarted,
+    RegenerationSucceeded,
+    SessionDisconnected,
+    SessionCleaned,
+)
 
 
 def event_types() -> dict[str, type[Event]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import random
@@ -15,34 +14,44 @@ from typing import Any, Self, TypeVar
 from sessionmgr.backend import Backend
 from sessionmgr.bus import EventBus
 from sessionmgr.categories import Category
-from sessionmgr.classify import Classifiable, classify_texts, describe
-from sessionmgr.clock import Clock, LoopClock, to_ns
-from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event, HealthChecked, ManagerStarted
+from sessionmgr.classify import Classifiable, describe
+from sessionmgr.clock import Clock, LoopClock
+from sessionmgr.events import (
+    ConnectionChanged,
+    DecryptError,
+    DecryptOk,
+    Event,
+    HealthChecked,
+    ManagerStarted,
+    PhoneAnswered,
+    PhoneStatus,
+)
 from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.recovery.actions import Actions
 from sessionmgr.recovery.alerts import ActiveAlert, AlertEvaluator
 from sessionmgr.recovery.cleanup import Cleanup
 from sessionmgr.recovery.health import Health
+from sessionmgr.recovery.intake import Intake
 from sessionmgr.recovery.journal import Journal
 from sessionmgr.recovery.ladder import Ladder
+from sessionmgr.recovery.messages import MessageLedger
 from sessionmgr.recovery.ownership import Ownership
+from sessionmgr.recovery.peers import PeerRepair
+from sessionmgr.recovery.phone import PhoneRung
 from sessionmgr.recovery.publish import Publisher
 from sessionmgr.recovery.restore import restore, resume
 from sessionmgr.recovery.state import SessionTable
 from sessionmgr.recovery.tasks import TaskSupervisor
 from sessionmgr.stats import SessionHealth, StatsCollector, StatsSnapshot
-from sessionmgr.store import MemoryStore, Status, Store
+from sessionmgr.store import MemoryStore, Store
 
 __all__ = ["SessionManager", "initialize_session_manager"]
 
 T = TypeVar("T")
 _log = logging.getLogger("sessionmgr.manager")
 
-Observation = DecryptOk | DecryptError | ConnectionChanged
-
-# Statuses in which the session still talks to peers, so peer-level repair makes sense.
-_CONNECTED = frozenset({Status.HEALTHY, Status.UNHEALTHY, Status.REGENERATING})
+Observation = DecryptOk | DecryptError | ConnectionChanged | PhoneAnswered | PhoneStatus
 
 
 class SessionManager:
@@ -82,7 +91,7 @@ class SessionManager:
         #: who holds cleanup leases in a store shared by several processes
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
         policy, clock = self.policy, self.clock
-        self._emit = emit = Publisher(clock, self.bus)
+        self._emit = emit = Publisher(clock, self.bus, advisory=advisory)
         self._tasks = tasks = TaskSupervisor(clock)
         # Writes made in one step of the loop go to the store as one transaction.
         self._journal = journal = Journal(self.store, self.pseudonymizer)
@@ -97,16 +106,26 @@ class SessionManager:
         )
         self._actions = actions
         self._health = Health(policy, clock, emit, tasks, sessions)
+        self._ledger = ledger = MessageLedger(policy, clock, emit, tasks, journal, pseudonymizer=self.pseudonymizer)
+        self._phone = phone = PhoneRung(policy, clock, emit, tasks, backend, actions=actions, ledger=ledger)
+        self._peers = PeerRepair(
+            policy, clock, emit, tasks, backend, sessions=sessions, actions=actions, ledger=ledger, phone=phone
+        )
         # with a store shared by several workers, act only on the sessions whose lease we hold
         self._ownership = ownership = Ownership(
             self.store, self.owner, clock, emit, tasks, journal, sessions, self._alerts, adopt=self._adopt
         )
         journal.on_lease_lost = ownership.lost
         self._ladder = Ladder(
-            policy, clock, emit, tasks, backend, sessions=sessions, actions=actions, confirm=ownership.confirm
-        )
+            policy, clock, emit, tasks, backend, sessions=sessions, actions=actions, ledger=ledger,
+            confirm=ownership.confirm,
+        )  # fmt: skip
+        self._intake = Intake(
+            policy, emit, sessions=sessions, health=self._health, peers=self._peers, ladder=self._ladder,
+            ledger=ledger, phone=phone,
+        )  # fmt: skip
         self._cleanup = Cleanup(
-            policy, clock, emit, journal, backend, sessions=sessions, actions=actions, owner=self.owner
+            policy, clock, emit, journal, backend, sessions=sessions, actions=actions, ledger=ledger, owner=self.owner
         )
         self._running = False
 
@@ -129,7 +148,7 @@ class SessionManager:
         if self._unsubscribe_journal is None:
             self._unsubscribe_journal = self.bus.subscribe(self._journal.audit)
         self._journal.start()
-        restored = await restore(self.store, self.clock, self._sessions, self._alerts, self._ladder)
+        restored = await restore(self.store, self.clock, self._sessions, self._alerts, self._ladder, self._ledger)
         self._emit(ManagerStarted(session="*", restored_sessions=restored))
         self._tasks.every(self.policy.health_check_interval, self.check_health, name="sessionmgr-health")
         self._tasks.every(self.policy.cleanup_interval, self.cleanup_corrupted_sessions, name="sessionmgr-cleanup")
@@ -160,14 +179,10 @@ class SessionManager:
 
     def observe_nowait(self, event: Event) -> None:
         """:meth:`observe` for callers that cannot await (log followers, callbacks)."""
-        if isinstance(event, DecryptError):
-            self._on_error(event)
-        elif isinstance(event, DecryptOk):
-            self._emit(event)
-        elif isinstance(event, ConnectionChanged):
-            self._on_connection(event)
-        else:
-            raise TypeError(f"{type(event).__name__} is a decision, not an observation the manager can take")
+        if self._ownership.fenced(event.session):
+            self._emit(event)  # seen (and counted), but another worker owns the session and acts on it
+            return
+        self._intake.observe(event)
 
     async def handle_crypto_error(
         self,
@@ -204,43 +219,13 @@ class SessionManager:
     async def connection_changed(self, session: str, *, open: bool) -> None:
         await self.observe(ConnectionChanged(session=session, open=open))
 
-    def _on_error(self, event: DecryptError) -> None:
-        if event.category is Category.DECRYPT_FAILED:
-            # the default (or a generic wrapper): the texts, the error class and
-            # the logged causes may say more
-            event = dataclasses.replace(
-                event,
-                category=classify_texts([event.error, event.error_type or "", *event.causes], signal_layer=True),
-            )
-        event = self._emit(event)
-        if not event.category.is_crypto or self._ownership.fenced(event.session):
-            return
-        state = self._sessions.state(event.session)
-        now = to_ns(event.t)
-        weight = self.policy.weight(event.category)
-        state.count_error(event, now, weight)
-        if state.persisted is None:
-            self._sessions.persist(state)  # a session that failed at all is worth a row in the store
-        if weight == 0:
-            return  # benign (a duplicate frame): no health change, nothing to repair
-        if state.healthy and state.window.weight(now) >= self.policy.unhealthy_threshold:
-            self._health.turn_unhealthy(state, now)
-        if state.status not in _CONNECTED:
-            return
-        if event.peer is not None:
-            self._ladder.repair_peer(state, event, now, weight)
-        self._ladder.maybe_regenerate(state, now)
+    async def phone_status(self, session: str, online: bool) -> None:
+        """The session's own phone is online or offline (while offline, the phone rung is skipped)."""
+        await self.observe(PhoneStatus(session=session, online=online))
 
-    def _on_connection(self, event: ConnectionChanged) -> None:
-        event = self._emit(event)
-        if self._ownership.fenced(event.session):
-            return
-        state = self._sessions.state(event.session)
-        if event.open and state.status.is_down:
-            # re-paired with fresh keys: the old incident is over
-            state.forget_incident()
-            state.record = state.record.evolve(corrupted_since=None, cleaned=False)
-            self._sessions.set_status(state, Status.HEALTHY)
+    async def phone_answered(self, session: str, message_id: str, peer: str | None = None) -> None:
+        """The phone sent a message we could not decrypt: it ends as ``resolved_phone``."""
+        await self.observe(PhoneAnswered(session=session, peer=peer, message_id=message_id))
 
     # --- the seed's API -----------------------------------------------------------
 
@@ -283,7 +268,8 @@ class SessionManager:
         """Take a session back from the store (its owner may have gone quiet) and finish what it left undone."""
         record = await self.store.load(session)
         if record is not None:
-            resume(record, await self.store.audit(session), self.clock, self._sessions, self._alerts, self._ladder)
+            audit = await self.store.audit(session)
+            resume(record, audit, self.clock, self._sessions, self._alerts, self._ladder, self._ledger)
 
     async def retry_crypto_operation(
         self, operation: Callable[[], Awaitable[T]], *, name: str | None = None, session: str = "*"
@@ -322,6 +308,7 @@ class SessionManager:
         """
         return {
             **self._sessions.footprint(),
+            **self._ledger.footprint(),
             "alert_window_entries": self._alerts.footprint(),
             "tasks": len(self._tasks),
         }

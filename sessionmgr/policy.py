@@ -53,6 +53,18 @@ _BOUNDS: Final[Mapping[str, tuple[float, bool]]] = {
     "alert_error_rate": (0, False),
     "alert_error_rate_min_attempts": (1, True),
     "alert_mass_corruption": (1, True),
+    "message_retry_max": (0, True),
+    "message_retry_ttl": (0, False),
+    "peer_reset_min_interval": (0, True),
+    "peer_reset_from_retry": (0, True),
+    "keys_from_retry": (0, True),
+    "phone_request_retries": (0, True),
+    "phone_request_delay": (0, True),
+    "phone_request_timeout": (0, False),
+    "prekey_top_up": (0, True),
+    "prekey_top_up_interval": (0, True),
+    "alert_messages_lost": (1, True),
+    "alert_messages_lost_window": (0, False),
 }
 
 
@@ -93,12 +105,81 @@ class Policy:
     #: Sessions corrupted at once that raise the mass-corruption alert.
     alert_mass_corruption: int = 3
 
+    # --- per message (issue 17). Defaults are Baileys' (v7 rc, WhiskeySockets/Baileys@78e7e4e):
+    #: Retry receipts sent for one message id; its next failure after that ends it as ``expired``.
+    #: Baileys: ``maxMsgRetryCount: 5`` (src/Defaults/index.ts:72), checked before each receipt
+    #: (src/Socket/messages-recv.ts:581, src/Utils/message-retry-manager.ts:234-236). 0: never ask.
+    message_retry_max: int = 5
+    #: A message with no failure for this long ends as ``expired``. Baileys' retry counters live
+    #: 15 min, renewed on each read (src/Utils/message-retry-manager.ts:83-87).
+    message_retry_ttl: float = 900.0
+    #: A peer's Signal session is recreated at most once per this many seconds. Both clients: 1 h
+    #: (Baileys message-retry-manager.ts:11,170-181; whatsmeow retry.go:158,171-175).
+    peer_reset_min_interval: float = 3600.0
+    #: A message's retry from which its peer's session may be recreated (Baileys: ``retryCount > 1``,
+    #: messages-recv.ts:617). 0: never (whatsmeow's receiving side never deletes its session).
+    peer_reset_from_retry: int = 2
+    #: A message's retry from which the receipt carries a one-time and the signed prekey
+    #: (Baileys messages-recv.ts:695; whatsmeow retry.go:517). 0: never.
+    keys_from_retry: int = 2
+    #: Ask the user's phone on a message's retries 1..this (Baileys ``retryCount <= 2``,
+    #: messages-recv.ts:637; whatsmeow only the 1st, retry.go:489, and only if opted in). 0: never.
+    phone_request_retries: int = 2
+    #: Wait this long for the sender before asking the phone; a successful decrypt of the message
+    #: meanwhile cancels it (Baileys PHONE_REQUEST_DELAY 3000 ms, message-retry-manager.ts:12,262-273,
+    #: cancelled at messages-recv.ts:1735; whatsmeow RequestFromPhoneDelay 5 s, retry.go:419).
+    phone_request_delay: float = 3.0
+    #: Give up on the phone's answer after this long (Baileys: 8 s, messages-recv.ts:220-225).
+    phone_request_timeout: float = 8.0
+    #: One-time prekeys uploaded when a prekey error comes in (0: never, regenerate instead).
+    #: Baileys uploads MIN_PREKEY_COUNT = 5 (src/Defaults/index.ts:140, src/Socket/socket.ts:485);
+    #: whatsmeow a batch of 50 (prekeys.go:27).
+    prekey_top_up: int = 5
+    #: At most one top-up per session in this long (whatsmeow's 10-minute guard, prekeys.go:53).
+    prekey_top_up_interval: float = 600.0
+    #: Messages ending ``lost`` or ``expired`` within ``alert_messages_lost_window`` that raise
+    #: the ``messages_lost`` alert (per session).
+    alert_messages_lost: int = 5
+    alert_messages_lost_window: float = 3600.0
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             if f.name != "category_weights":
                 _check_number(self, f.name, f.type)
         weights = _check_weights(self.category_weights)
         object.__setattr__(self, "category_weights", weights)
+
+    @classmethod
+    def baileys(cls, **changes: Any) -> Policy:
+        """Baileys' defaults for what it does per message (v7 rc; see each field's comment for file:line).
+
+        5 retry receipts per message over a 15-minute TTL, a peer session recreated from a message's
+        2nd retry at most hourly, keys in the receipt from the 2nd retry, the phone asked on retries
+        1-2 after 3 s and given 8 s, 5 prekeys per top-up. Baileys has no per-session health ladder:
+        pair this with a backend or harness that does no regeneration to model it exactly.
+        """
+        return cls(**changes)
+
+    @classmethod
+    def whatsmeow(cls, **changes: Any) -> Policy:
+        """whatsmeow's defaults (tulir/whatsmeow@33cfac5).
+
+        The counter stops at 5, so at most 4 receipts (retry.go:478-488); keys from the 2nd
+        (retry.go:517); the receiving side never recreates the peer's session; the phone is not
+        asked unless ``AutomaticMessageRerequestFromPhone`` is set (client.go:98; then 5 s on the
+        1st retry only, retry.go:419,489-494: ``phone_request_retries=1, phone_request_delay=5``);
+        prekeys topped up by 50 with a 10-minute guard (prekeys.go:27,53).
+        """
+        base: dict[str, Any] = {
+            "message_retry_max": 4,
+            "peer_reset_from_retry": 0,
+            "keys_from_retry": 2,
+            "phone_request_retries": 0,
+            "phone_request_delay": 5.0,
+            "prekey_top_up": 50,
+            "prekey_top_up_interval": 600.0,
+        }
+        return cls(**(base | changes))
 
     def weight(self, category: Category) -> float:
         """The health weight of one error of ``category``."""

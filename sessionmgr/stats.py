@@ -8,12 +8,16 @@ from datetime import datetime
 from typing import Any
 
 from sessionmgr.events import (
+    MESSAGE_OUTCOMES,
     ActionFailed,
     DecryptError,
     DecryptOk,
     Event,
     HealthChanged,
+    MessageOutcome,
     PeerSessionReset,
+    PhoneRequested,
+    PrekeysUploaded,
     RegenerationFailed,
     RegenerationSucceeded,
     ResendRequested,
@@ -63,6 +67,12 @@ class SessionStats:
     unhealthy_transitions: int = 0
     recovery_times: list[float] = field(default_factory=list)
     unhealthy_since: float | None = None
+    #: undecryptable messages by how they ended (one of MESSAGE_OUTCOMES each)
+    messages: Counter[str] = field(default_factory=Counter)
+    #: seconds from first failure to resolution, for messages resolved by the sender or the phone
+    time_to_resolve: list[float] = field(default_factory=list)
+    phone_requests: int = 0
+    prekey_uploads: int = 0
 
     @property
     def retry_success_rate(self) -> float | None:
@@ -86,6 +96,9 @@ class SessionStats:
             "cleaned": self.cleaned,
             "unhealthy_transitions": self.unhealthy_transitions,
             "recovery_times": list(self.recovery_times),
+            "messages": {outcome: self.messages[outcome] for outcome in MESSAGE_OUTCOMES},
+            "phone_requests": self.phone_requests,
+            "prekey_uploads": self.prekey_uploads,
         }
 
     def add(self, other: SessionStats) -> None:
@@ -103,8 +116,12 @@ class SessionStats:
             "corrupted",
             "cleaned",
             "unhealthy_transitions",
+            "phone_requests",
+            "prekey_uploads",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.messages.update(other.messages)
+        self.time_to_resolve += other.time_to_resolve
         self.by_category.update(other.by_category)
         self.peers_with_errors |= other.peers_with_errors
         self.recovery_times += other.recovery_times
@@ -147,6 +164,13 @@ def _on_retry_finished(s: SessionStats, e: Event) -> None:
     s.retried_succeeded += e.succeeded
 
 
+def _on_outcome(s: SessionStats, e: Event) -> None:
+    assert isinstance(e, MessageOutcome)
+    s.messages[e.outcome] += 1
+    if e.outcome.startswith("resolved"):
+        s.time_to_resolve.append(e.waited)
+
+
 def _count(name: str) -> Any:
     def bump(s: SessionStats, e: Event) -> None:
         setattr(s, name, getattr(s, name) + 1)
@@ -167,6 +191,9 @@ _RULES: dict[type[Event], Any] = {
     SessionCorrupted: _count("corrupted"),
     SessionCleaned: _count("cleaned"),
     HealthChanged: _on_health,
+    MessageOutcome: _on_outcome,
+    PhoneRequested: _count("phone_requests"),
+    PrekeysUploaded: _count("prekey_uploads"),
 }
 
 

@@ -11,6 +11,7 @@ from sessionmgr.clock import LoopClock
 from sessionmgr.events import (
     ConnectionChanged,
     HealthChecked,
+    MessageOutcome,
     RegenerationFailed,
     RegenerationSucceeded,
     SessionCorrupted,
@@ -19,6 +20,7 @@ from sessionmgr.recovery.alerts import (
     CORRUPTED_TOO_LONG,
     ERROR_RATE,
     MASS_CORRUPTION,
+    MESSAGES_LOST,
     REGENERATION_FAILED,
     AlertEvaluator,
 )
@@ -145,3 +147,23 @@ async def test_restored_alerts_do_not_fire_again() -> None:
     assert [(a.rule, a.session, a.fired_at) for a in rig.alerts.active.values()] == [
         (REGENERATION_FAILED, "bot-1", -50.0)
     ]
+
+
+def outcome(message_id: str, result: str) -> MessageOutcome:
+    return MessageOutcome(session="bot-1", peer="p", message_id=message_id, outcome=result, waited=1.0)
+
+
+async def test_messages_lost_fires_at_the_threshold_and_resolves_once_they_age_out() -> None:
+    """3 messages lost or expired within the window fire at the 3rd; resolved ones do not count; it clears later."""
+    rig = Rig(Policy(alert_messages_lost=3, alert_messages_lost_window=600))
+    rig.emit(outcome("a", "lost"))
+    rig.emit(outcome("b", "resolved_sender"))
+    await asyncio.sleep(10)
+    rig.emit(outcome("c", "expired"))
+    assert rig.transitions() == []
+    await asyncio.sleep(10)
+    rig.emit(outcome("d", "lost"))
+    assert rig.transitions() == [("fired", MESSAGES_LOST, "bot-1", 20.0)]
+    await asyncio.sleep(595)  # "a" (t=0) is out of the 600 s window at 615: 2 left
+    rig.emit(HealthChecked(session="*", sessions=1, unhealthy=0, corrupted=0))
+    assert rig.transitions()[1:] == [("resolved", MESSAGES_LOST, "bot-1", 615.0)]

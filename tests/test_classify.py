@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from sessionmgr import Category, CiphertextStub, classify
-from sessionmgr.classify import TEXT_RULES
+from sessionmgr.classify import TEXT_RULES, classify_texts
 
 C = Category
 
@@ -115,8 +115,15 @@ def test_baileys_ciphertext_stubs() -> None:
     assert classify(CiphertextStub()) is C.DECRYPT_FAILED
     assert classify(CiphertextStub(("Bad MAC",))) is C.BAD_MAC
     assert classify({"messageStubType": "CIPHERTEXT", "messageStubParameters": []}) is C.DECRYPT_FAILED
-    assert classify({"messageStubType": 1, "messageStubParameters": ["Invalid PreKey ID"]}) is C.PREKEY
-    assert classify({"messageStubType": 2, "messageStubParameters": []}) is C.NOT_CRYPTO
+    assert classify({"messageStubType": 2, "messageStubParameters": ["Invalid PreKey ID"]}) is C.PREKEY
+    assert classify({"messageStubType": 2, "messageStubParameters": []}) is C.DECRYPT_FAILED
+
+
+def test_stub_type_one_is_revoke_not_ciphertext() -> None:
+    """Baileys WAProto.proto (StubType: REVOKE = 1, CIPHERTEXT = 2): a deleted message is not a decryption failure."""
+    assert classify({"messageStubType": 1, "messageStubParameters": []}) is C.NOT_CRYPTO
+    assert classify({"messageStubType": "1", "messageStubParameters": ["unknown text"]}) is C.NOT_CRYPTO
+    assert classify({"messageStubType": 2, "messageStubParameters": ["unknown text"]}) is C.DECRYPT_FAILED
 
 
 def test_non_crypto_passes_through() -> None:
@@ -133,10 +140,75 @@ def test_unsupported_input_is_a_clear_error() -> None:
 
 @given(prefix=st.text(max_size=30), rule=st.sampled_from(TEXT_RULES), suffix=st.text(max_size=30))
 def test_a_known_text_anywhere_is_never_lost(prefix: str, rule: tuple[str, Category, int], suffix: str) -> None:
-    """Whatever surrounds a known text, the result is a crypto category at least as specific as that text's."""
+    """Whatever surrounds a known Signal text (and no exclusion), the result is crypto, as specific as that text."""
     text, category, rank = rule
+    around = (prefix + text + suffix).casefold()
+    assume(category.is_crypto and not any(not r[1].is_crypto and r[0].casefold() in around for r in TEXT_RULES))
     result = classify(prefix + text + suffix)
     assert result.is_crypto
-    if rank == 3 and not any(r[2] == 3 and r[0].casefold() in (prefix + suffix).casefold() for r in TEXT_RULES):
+    leaf_ranks = (3, 4)  # a MAC leaf, another leaf
+    if rank in leaf_ranks and not any(
+        r[2] in leaf_ranks and r[0].casefold() in (prefix + suffix).casefold() for r in TEXT_RULES
+    ):
         # with no other leaf text around it, a leaf decides on its own
         assert result is category
+
+
+# (library the text comes from, text, category): each verified in that library's source.
+LIBRARY_TEXTS = [
+    ("go.mau.fi/libsignal signalerror ErrNoSessionForUser", "failed to decrypt normal message: no session found for user 5511900000001.0", C.NO_SESSION),
+    ("go.mau.fi/libsignal ErrNoSenderKeyForUser, wrapped by whatsmeow", "failed to decrypt group message: no sender key for 5511900000001.0 in 123@g.us", C.NO_SESSION),
+    ("go.mau.fi/libsignal signalerror ErrNoSenderKeyStateForID", "failed to decrypt group message: no sender key state for key ID", C.NO_SESSION),
+    ("go.mau.fi/libsignal signalerror ErrNoOneTimeKeyFound", "failed to decrypt prekey message: prekey store didn't return one-time key", C.PREKEY),
+    ("whatsmeow errors.go ErrNoSession", "can't encrypt message for device: no signal session established", C.NO_SESSION),
+    ("whatsmeow types/events/events.go", "*events.UndecryptableMessage", C.DECRYPT_FAILED),
+    ("go.mau.fi/libsignal signalerror ErrBadMAC", "failed to decrypt normal message: mismatching MAC in signal message", C.BAD_MAC),
+    ("go.mau.fi/libsignal signalerror ErrOldCounter", "received message with old counter", C.DUPLICATE),
+    ("libsignal-node src/session_cipher.js:71 (encrypt side)", "SessionError: No sessions", C.NO_SESSION),
+    ("libsignal-node src/session_cipher.js:75 (encrypt side)", "SessionError: No open session", C.NO_SESSION),
+    ("Chat-API / python-axolotl prekey store", "No such prekey with id 42", C.PREKEY),
+    ("python-axolotl / libsignal-protocol-java signed prekey store", "No such signedprekeyrecord! 1", C.PREKEY),
+    ("issue 16 (operators' logs)", "no suitable session found", C.SESSION_MISMATCH),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("library", "text", "category"), LIBRARY_TEXTS, ids=[row[0] for row in LIBRARY_TEXTS])
+def test_library_texts(library: str, text: str, category: C) -> None:
+    """Each library's own failure text is classified as that failure (the id names the library)."""
+    assert classify(text) is category, library
+
+
+FALSE_FRIENDS = [
+    ("Matrix (mautrix bridges)", "failed to decrypt megolm event: no session with given ID found"),
+    ("whatsmeow mediaretry.go", "Failed to decrypt media retry notification: failed to decrypt notification: cipher: message authentication failed"),
+    ("whatsmeow handshake.go (noise transport)", "failed to decrypt server static ciphertext: cipher: message authentication failed"),
+    ("noise handshake bad mac", "noise handshake failed: Bad MAC"),
+    ("OpenSSL via Baileys media download", "error:1C800064:Provider routines::bad decrypt"),
+    ("whatsmeow download.go", "failed to decrypt file: bad decrypt"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("library", "text"), FALSE_FRIENDS, ids=[row[0] for row in FALSE_FRIENDS])
+def test_false_friends_are_not_crypto(library: str, text: str) -> None:
+    """A decryption outside the Signal layer is not a Signal failure, even when the caller says it is."""
+    assert classify(text) is C.NOT_CRYPTO, library
+    assert classify_texts([text], signal_layer=True) is C.NOT_CRYPTO, library
+
+
+def test_wrapper_over_one_cause_takes_the_cause() -> None:
+    """libsignal-node's wrapper (No matching sessions) over one logged cause is that cause's category."""
+    wrapper = "No matching sessions found for message"
+    assert classify_texts([wrapper, "Error: Bad MAC"]) is C.BAD_MAC
+    assert classify_texts([wrapper, "MessageCounterError: Key used already or never filled"]) is C.DUPLICATE
+    assert classify_texts([wrapper]) is C.SESSION_MISMATCH
+
+
+def test_mixed_causes_a_mac_failure_counts_least() -> None:
+    """Mixed causes: a closed session always fails its MAC, so any other leaf cause in any session wins."""
+    wrapper = "No matching sessions found for message"
+    for causes in (["Error: Bad MAC", "SessionError: Chain closed"], ["SessionError: Chain closed", "Error: Bad MAC"]):
+        assert classify_texts([wrapper, *causes]) is C.SESSION_MISMATCH
+    counter = "MessageCounterError: Key used already or never filled"
+    assert classify_texts([wrapper, "Error: Bad MAC length", counter]) is C.DUPLICATE
+    assert classify_texts([wrapper, "Error: Bad MAC", "Error: Bad MAC"]) is C.BAD_MAC
+    assert classify_texts([wrapper, "Error: Bad MAC", "SessionError: Over 2000 messages into the future!"]) is C.FUTURE

@@ -133,3 +133,11 @@ async def test_out_of_order_frames_use_skipped_keys(world_factory: Callable[...,
     late = encrypt(peer.sending, jid, "x2", peer.identity, b"late")
     assert decrypt(bot.keys, late)[0] == b"late"
     assert decrypt(bot.keys, early)[0] == b"early"
+
+
+async def test_phone_offline_spell_naming_an_unknown_session_is_refused() -> None:
+    """A plan's phone offline spell must name a session of the world."""
+    from harness.faults import FaultPlan, PhoneOffline
+
+    with pytest.raises(ValueError, match="'bot-09', which is not in the world"):
+        FaultPlan((PhoneOffline("bot-09", at=0, duration=10),)).validate(("bot-01",))

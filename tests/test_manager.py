@@ -66,6 +66,18 @@ async def test_second_failure_from_same_peer_resets_its_session(started: Starter
     assert backend.methods() == ["request_resend", "reset_peer_session", "request_resend"]
 
 
+async def test_a_peer_is_reset_at_most_once_an_hour(started: Starter) -> None:
+    """Failures without message ids at 0,10 reset the peer; at 400,410 only resend; at 3700,3710 reset again."""
+    backend = MockBackend()
+    manager, events = await started(backend, policy=Policy(unhealthy_threshold=100))
+    for t in (0, 10, 400, 410, 3700, 3710):
+        await asyncio.sleep(t - asyncio.get_running_loop().time())
+        await manager.observe(bad_mac())
+    await manager.drain()
+    assert [e.t for e in events if e.kind == "peer_reset"] == [10, 3710]
+    assert backend.methods().count("request_resend") == 6
+
+
 async def test_failures_from_different_peers_do_not_reset_each_other(started: Starter) -> None:
     """Peer counts are per peer: one failure each from two peers means two resends."""
     backend = MockBackend()

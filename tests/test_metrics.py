@@ -33,15 +33,15 @@ async def test_metrics_and_alert_gauges_move_with_events() -> None:
         assert sample("sessionmgr_regenerations_total", {"session": "bot-1", "outcome": "failed"}) == 1
         assert sample("sessionmgr_retries_total", {"operation": "regenerate_keys", "outcome": "retried"}) == 2
         assert sample("sessionmgr_corrupted_sessions") == 1
-        assert sample("sessionmgr_alerts_active", {"rule": "regeneration_failed"}) == 1
+        assert sample("sessionmgr_alerts_active", {"rule": "regeneration_failed", "session": "bot-1"}) == 1
         await asyncio.sleep(599.998)  # the alert is due 600 s after the failure, at 603 s
-        assert sample("sessionmgr_alerts_active", {"rule": "session_corrupted_too_long"}) is None
+        assert sample("sessionmgr_alerts_active", {"rule": "session_corrupted_too_long", "session": "bot-1"}) is None
         await asyncio.sleep(0.002)
-        assert sample("sessionmgr_alerts_active", {"rule": "session_corrupted_too_long"}) == 1
+        assert sample("sessionmgr_alerts_active", {"rule": "session_corrupted_too_long", "session": "bot-1"}) == 1
         await manager.connection_changed("bot-1", open=True)
-        assert sample("sessionmgr_alerts_active", {"rule": "session_corrupted_too_long"}) == 0
-        assert sample("sessionmgr_alerts_active", {"rule": "regeneration_failed"}) == 0
-        assert sample("sessionmgr_alerts_fired_total", {"rule": "session_corrupted_too_long"}) == 1
+        assert sample("sessionmgr_alerts_active", {"rule": "session_corrupted_too_long", "session": "bot-1"}) == 0
+        assert sample("sessionmgr_alerts_active", {"rule": "regeneration_failed", "session": "bot-1"}) == 0
+        assert sample("sessionmgr_alerts_fired_total", {"rule": "session_corrupted_too_long", "session": "bot-1"}) == 1
         assert sample("sessionmgr_corrupted_sessions") == 0
 
 
@@ -74,4 +74,25 @@ async def test_phone_number_sessions_are_pseudonymized_in_labels() -> None:
     manager.bus.subscribe(metrics)
     async with manager:
         manager.observe_nowait(DecryptError(session="5511987654321", error="Bad MAC", category=Category.BAD_MAC))
+    assert b"5511987654321" not in generate_latest(metrics.registry)
+
+
+async def test_alert_metrics_name_the_session_pseudonymized() -> None:
+    """An alert's series carries its session (as a pseudonym when the id is a number); a global one carries none."""
+    pseudonymizer = Pseudonymizer(b"k")
+    manager = SessionManager(MockBackend(failing_regeneration), policy=Policy(peer_reset_after=100))
+    metrics = MetricsSink(pseudonymizer=pseudonymizer)
+    manager.bus.subscribe(metrics)
+    sample = metrics.registry.get_sample_value
+    bots = ["5511987654321", "bot-2", "bot-3"]
+    async with manager:
+        for bot in bots:
+            for _ in range(5):
+                manager.observe_nowait(DecryptError(session=bot, error="Bad MAC", category=Category.BAD_MAC))
+        await asyncio.sleep(3.001)  # every regeneration fails: three sessions corrupted at once
+    number = pseudonymizer.session("5511987654321")
+    assert number.startswith("session-")
+    assert sample("sessionmgr_alerts_active", {"rule": "regeneration_failed", "session": number}) == 1
+    assert sample("sessionmgr_alerts_fired_total", {"rule": "regeneration_failed", "session": "bot-2"}) == 1
+    assert sample("sessionmgr_alerts_active", {"rule": "mass_corruption", "session": ""}) == 1
     assert b"5511987654321" not in generate_latest(metrics.registry)

@@ -64,3 +64,41 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
     assert policy.window == 120 and policy.weight(Category.FUTURE) == 3 and policy.max_delay is None
     with pytest.raises(PolicyError, match="SESSIONMGR_MAX_ATTEMPTS"):
         Policy.load(None, {"SESSIONMGR_MAX_ATTEMPTS": "lots"})
+
+
+def test_per_message_defaults_are_baileys() -> None:
+    """The per-message knobs default to Baileys' numbers (5 receipts, 15 min, 1 h throttle, phone at 3 s for 8 s)."""
+    p = Policy()
+    assert (p.message_retry_max, p.message_retry_ttl, p.peer_reset_min_interval) == (5, 900.0, 3600.0)
+    assert (p.peer_reset_from_retry, p.keys_from_retry) == (2, 2)
+    assert (p.phone_request_retries, p.phone_request_delay, p.phone_request_timeout) == (2, 3.0, 8.0)
+    assert (p.prekey_top_up, p.prekey_top_up_interval) == (5, 600.0)
+    assert Policy.baileys() == p
+
+
+def test_whatsmeow_defaults_differ_where_its_source_does() -> None:
+    """whatsmeow: 4 receipts, no receiving-side reset, no phone unless opted in, 50 prekeys; overrides still apply."""
+    w = Policy.whatsmeow()
+    assert (w.message_retry_max, w.peer_reset_from_retry, w.phone_request_retries, w.prekey_top_up) == (4, 0, 0, 50)
+    assert w.keys_from_retry == 2 and w.phone_request_delay == 5.0
+    opted_in = Policy.whatsmeow(phone_request_retries=1)
+    assert opted_in.phone_request_retries == 1 and opted_in.message_retry_max == 4
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("message_retry_max", -1),
+        ("message_retry_ttl", 0),
+        ("peer_reset_min_interval", -1.0),
+        ("phone_request_retries", 1.5),
+        ("phone_request_timeout", 0),
+        ("prekey_top_up", -5),
+        ("alert_messages_lost", 0),
+        ("alert_messages_lost_window", 0),
+    ],
+)
+def test_per_message_knobs_are_validated(field: str, value: float) -> None:
+    """Out-of-range per-message knobs are refused with the field's name."""
+    with pytest.raises(PolicyError, match=field):
+        Policy.from_mapping({field: value})

@@ -65,7 +65,7 @@ def test_garbage_lines_are_listed_and_never_stop_the_rest() -> None:
     events, reader = read(lines)
     assert len(events) == 3
     assert [(r["line"], r["reason"]) for r in reader.stats.rejected] == [
-        (4, "neither a pino JSON line nor a known libsignal console line"),
+        (4, "not a line of any known log format (pino JSON or pretty, libsignal, whatsmeow, Evolution API)"),
         (5, "time: missing"),
         (6, "not valid JSON: Unterminated string starting at (column 2)"),
     ]

@@ -5,7 +5,10 @@ from __future__ import annotations
 from sessionmgr import Category, DecryptError, DecryptOk, HealthChanged
 from sessionmgr.events import (
     ActionFailed,
+    MessageOutcome,
     PeerSessionReset,
+    PhoneRequested,
+    PrekeysUploaded,
     RegenerationSucceeded,
     ResendRequested,
     RetryFinished,
@@ -67,3 +70,17 @@ def test_recovery_time_is_measured_from_unhealthy_to_healthy() -> None:
     s = stats.session("s")
     assert (s.unhealthy_transitions, s.recovery_times) == (1, [300.0])
     assert stats.snapshot().to_dict()["overall"]["recovery_times"] == [300.0]
+
+
+def test_message_outcomes_are_counted_and_resolve_times_kept() -> None:
+    """Each MessageOutcome counts once under its outcome; only resolved ones add a time to resolve."""
+    stats = StatsCollector()
+    for outcome, waited in [("resolved_sender", 2.0), ("resolved_phone", 9.0), ("expired", 900.0), ("lost", 1.0)]:
+        stats.handle(MessageOutcome(session="s", peer="p", message_id=outcome, outcome=outcome, waited=waited))
+    stats.handle(PhoneRequested(session="s", peer="p", message_id="m"))
+    stats.handle(PrekeysUploaded(session="s", count=5))
+    s = stats.session("s")
+    assert s.to_dict()["messages"] == {"resolved_sender": 1, "resolved_phone": 1, "expired": 1, "lost": 1}
+    assert s.time_to_resolve == [2.0, 9.0]
+    assert (s.phone_requests, s.prekey_uploads) == (1, 1)
+    assert stats.snapshot().overall.messages["expired"] == 1

@@ -16,6 +16,7 @@ from harness.postgres import HOW_TO_RUN, fresh_schema, server_url
 from sessionmgr.store import (
     AuditEntry,
     MemoryStore,
+    MessageRecord,
     QuarantineEntry,
     SessionRecord,
     Status,
@@ -151,6 +152,64 @@ async def test_sqlite_batch_is_atomic(tmp_path: Path) -> None:
     await store.close()
 
 
+def message(session: str, message_id: str, **kw: object) -> MessageRecord:
+    return MessageRecord(
+        session=session,
+        peer="peer-0a1b",
+        message_id=message_id,
+        first_failed_at=T0,
+        last_failed_at=T0,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def test_ledger_rows_round_trip_and_the_last_open_write_wins(store: Store) -> None:
+    """A message row comes back exactly as written; while open, a later write of its key replaces it."""
+    first = message("s1", "m1", retries=1)
+    later = first.evolve(retries=3, last_failed_at=T0 + timedelta(seconds=9))
+    other = message("s0", "m9")
+    await store.apply(WriteBatch(messages=[first]))
+    await store.apply(WriteBatch(messages=[later, other]))
+    assert await store.messages() == [other, later]  # sorted by (session, peer, message_id)
+    assert await store.messages("s1") == [later]
+
+
+async def test_an_outcome_once_stored_is_final(store: Store) -> None:
+    """A closed row is never reopened or closed again, even by a later write of the same key."""
+    closed = message("s1", "m1", retries=2).evolve(
+        outcome="resolved_sender", closed_at=T0 + timedelta(seconds=4), waited=4.0
+    )
+    await store.apply(WriteBatch(messages=[closed]))
+    await store.apply(WriteBatch(messages=[message("s1", "m1", retries=1)]))
+    await store.apply(WriteBatch(messages=[closed.evolve(outcome="lost", waited=99.0)]))
+    assert await store.messages() == [closed]
+
+
+async def test_ledger_since_gives_open_rows_and_recently_closed_ones(store: Store) -> None:
+    """With ``since``, a store returns the open rows and the rows closed at or after it, nothing older."""
+    rows = [
+        message("s1", "open"),
+        message("s1", "old").evolve(outcome="expired", closed_at=T0, waited=900.0),
+        message("s1", "edge").evolve(outcome="lost", closed_at=T0 + timedelta(seconds=10), waited=1.0),
+        message("s1", "new").evolve(outcome="resolved_phone", closed_at=T0 + timedelta(seconds=11), waited=3.0),
+    ]
+    await store.apply(WriteBatch(messages=rows))
+    since = await store.messages(since=T0 + timedelta(seconds=10))
+    assert [m.message_id for m in since] == ["edge", "new", "open"]
+    assert len(await store.messages()) == 4
+
+
+async def test_ledger_rows_survive_reopening(make_store: Factory) -> None:
+    """Ledger rows written by one store object are read back by the next on the same storage."""
+    first = make_store()
+    row = message("s1", "m1", retries=5).evolve(outcome="expired", closed_at=T0, waited=900.0)
+    await first.apply(WriteBatch(messages=[row]))
+    await first.close()
+    second = make_store()
+    assert await second.messages() == [row]
+    await second.close()
+
+
 async def test_sqlite_file_is_owner_only_and_in_wal_mode(tmp_path: Path) -> None:
     """The database and its WAL are readable by the owner alone; the schema is current."""
     path = tmp_path / "perm.db"
@@ -179,6 +238,7 @@ async def test_sqlite_migrates_an_old_schema_and_refuses_a_newer_one(tmp_path: P
     store = SQLiteStore(old)
     assert await store.claim("s1", "a", T0, T0 + timedelta(seconds=1))
     assert await store.schema_version() == SCHEMA_VERSION
+    assert await store.messages() == []  # and the message ledger
     await store.close()
 
     future = tmp_path / "v99.db"

@@ -114,13 +114,21 @@ async def test_an_alert_fires_once_per_cluster(two: tuple[PostgresStore, Postgre
     assert [e.kind for e in await a.audit("*")] == ["alert_fired", "alert_resolved", "alert_fired"]
 
 
-async def test_a_schema_from_the_future_is_refused(url: str) -> None:
-    """A database migrated by a newer sessionmgr is refused with a clear message, never touched."""
-    first = PostgresStore(url)
-    assert await first.schema_version() == 1
-    await first.close()
+async def test_an_old_schema_is_migrated_and_one_from_the_future_refused(url: str) -> None:
+    """A version-1 database gains the message ledger; one migrated by a newer sessionmgr is refused, untouched."""
     import psycopg
 
+    from sessionmgr.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION
+
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("CREATE TABLE sessionmgr_schema (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())")
+        for statement in MIGRATIONS[0]:
+            db.execute(statement)
+        db.execute("INSERT INTO sessionmgr_schema (version) VALUES (1)")
+    first = PostgresStore(url)
+    assert await first.messages() == []
+    assert await first.schema_version() == SCHEMA_VERSION == 2
+    await first.close()
     with psycopg.connect(url, autocommit=True) as db:
         db.execute("INSERT INTO sessionmgr_schema (version) VALUES (99)")
     store = PostgresStore(url)

@@ -9,7 +9,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from sessionmgr.policy import Policy, PolicyError
+from sessionmgr.policy import ENV_PREFIX, Policy, PolicyError
 from sessionmgr.store import Store, open_store
 from sessionmgr.trace.readers import FORMATS
 
@@ -49,11 +49,22 @@ STORE_OPTION = click.option(
 
 
 def load_policy(path: Path | None) -> Policy:
-    """The policy from ``path`` (or the defaults) with SESSIONMGR_* variables on top; a bad one is a usage error."""
+    """The policy from ``path`` (or the defaults) with SESSIONMGR_* variables on top.
+
+    A bad file is a usage error of --policy; a bad variable is named as the variable,
+    since no option is at fault (there may be no --policy at all).
+    """
     try:
-        return Policy.load(path)
+        base = Policy() if path is None else Policy.from_toml(path)
     except PolicyError as exc:
-        raise click.BadParameter(str(exc), param_hint="--policy") from None
+        # "<file>" stands for the file as a whole (unreadable, not TOML): no field to name
+        message = f"{exc.source}: {exc.reason}" if exc.field == "<file>" else str(exc)
+        raise click.BadParameter(message, param_hint="--policy") from None
+    try:
+        return base.with_env()
+    except PolicyError as exc:
+        variable = f"{ENV_PREFIX}{exc.field.split('.')[0].upper()}"
+        raise click.ClickException(f"environment variable {variable}: {exc.reason}") from None
 
 
 def open_out(path: Path, what: str) -> IO[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,12 +20,15 @@ from sessionmgr.trace.readers import Reader, ReadError
 if TYPE_CHECKING:
     from harness.replay import ReplayResult
 
-__all__ = ["policies_to_compare", "replay"]
+__all__ = ["EXIT_UNREAD", "policies_to_compare", "replay", "unread_files"]
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@reading_options("Input format; auto detects canonical traces, Baileys' pino logs and the seed's format.")
+@reading_options(
+    "Input format; auto guesses per file (canonical trace, the seed's format) and per line for operators' logs "
+    "(pino JSON or pino-pretty with libsignal's console, libsignal's console alone, whatsmeow/zerolog, Evolution API)."
+)
 @click.option(
     "--policy",
     "policies",
@@ -45,6 +48,11 @@ __all__ = ["policies_to_compare", "replay"]
     help="Virtual seconds to run on after the last event (default: one health window).",
 )
 @click.option("--strict", is_flag=True, help="Stop at the first bad line with its file, line and reason.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Exit 0 even when a file yields no event (or no failure while most of its lines were rejected).",
+)
 @STORE_OPTION
 @click.option("--json", "json_out", metavar="PATH", help="Write the JSON report here ('-' for stdout).")
 @click.option("--html", "html_out", metavar="PATH", help="Write a self-contained HTML report here.")
@@ -58,6 +66,7 @@ def replay(
     sweep: str | None,
     tail: float | None,
     strict: bool,
+    allow_empty: bool,
     store_url: str | None,
     json_out: str | None,
     html_out: str | None,
@@ -104,25 +113,39 @@ def replay(
         if len(results) > 1:
             out.append(what_if_table(report["what_if"]))
         click.echo("\n".join(out), err=json_out == "-")
+    unread = unread_files(report.get("input", {}).get("files", []))
+    for warning in unread:
+        click.secho(f"sessionmgr replay: {warning}", err=True, fg="red", bold=True)
+    if unread and not allow_empty:
+        click.secho(
+            "sessionmgr replay: the report above does not cover these files; --allow-empty accepts that", err=True
+        )
+        raise SystemExit(EXIT_UNREAD)
 
 
-def _policies(paths: tuple[Path, ...], sweep: str | None) -> list[tuple[str, Policy]]:
-    base = [(p.stem, load_policy(p)) for p in paths] or [("default", load_policy(None))]
-    if sweep is None:
-        return base
-    knob, sep, values = sweep.partition("=")
-    if not sep or not values:
-        raise click.BadParameter("expected KNOB=V1,V2,...", param_hint="--sweep")
-    out: list[tuple[str, Policy]] = []
-    for value in values.split(","):
-        try:
-            policy = base[0][1].with_env({f"SESSIONMGR_{knob.strip().upper()}": value.strip()})
-        except PolicyError as exc:
-            raise click.BadParameter(str(exc), param_hint="--sweep") from None
-        if knob.strip() not in policy.to_dict():
-            raise click.BadParameter(f"unknown policy field {knob.strip()!r}", param_hint="--sweep")
-        out.append((f"{knob.strip()}={value.strip()}", policy))
-    return out
+#: The exit status when a file yielded nothing the report could use (see :func:`unread_files`).
+EXIT_UNREAD = 3
+
+
+def unread_files(files: list[dict[str, Any]]) -> list[str]:
+    """A warning for each file whose report would look clean only because the file was not understood.
+
+    That is a file that yielded no event, or no decryption failure while more
+    than half of its lines were rejected.
+    """
+    warnings = []
+    for row in files:
+        lines, events, rejected = row.get("lines", 0), row.get("events", 0), row.get("rejected", 0)
+        if events and (row.get("failures", 1) or rejected * 2 <= lines):
+            continue
+        ignored = ", ".join(f"{n} {kind}" for kind, n in row.get("ignored", {}).items()) or "none"
+        what = "no event" if not events else "no decryption failure"
+        hint = f"; {row['hint']}" if row.get("hint") else ""
+        warnings.append(
+            f"{row.get('file')}: {what} in {lines} lines read as {row.get('format')!r} "
+            f"(ignored: {ignored}; rejected: {rejected}){hint}"
+        )
+    return warnings
 
 
 def policies_to_compare(paths: tuple[Path, ...], sweep: str | None) -> list[tuple[str, Policy]]:
@@ -133,13 +156,15 @@ def policies_to_compare(paths: tuple[Path, ...], sweep: str | None) -> list[tupl
     knob, sep, values = sweep.partition("=")
     if not sep or not values:
         raise click.BadParameter("expected KNOB=V1,V2,...", param_hint="--sweep")
+    knob = knob.strip()
+    if knob not in base[0][1].to_dict():
+        raise click.BadParameter(f"unknown policy field {knob!r}", param_hint="--sweep")
     out: list[tuple[str, Policy]] = []
     for value in values.split(","):
         try:
-            policy = base[0][1].with_env({f"SESSIONMGR_{knob.strip().upper()}": value.strip()})
+            # the values parse as the environment variable would, but an error is about --sweep
+            policy = base[0][1].with_env({f"SESSIONMGR_{knob.upper()}": value.strip()})
         except PolicyError as exc:
-            raise click.BadParameter(str(exc), param_hint="--sweep") from None
-        if knob.strip() not in policy.to_dict():
-            raise click.BadParameter(f"unknown policy field {knob.strip()!r}", param_hint="--sweep")
-        out.append((f"{knob.strip()}={value.strip()}", policy))
+            raise click.BadParameter(f"{knob}={value.strip()}: {exc.reason}", param_hint="--sweep") from None
+        out.append((f"{knob}={value.strip()}", policy))
     return out

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from sessionmgr.cli.options import open_out
+
 __all__ = ["scrub"]
 
 
@@ -28,7 +30,7 @@ def scrub(source: Path, target: Path, key: str) -> None:
         raise click.BadParameter("refusing to overwrite the source; give another TARGET", param_hint="TARGET")
     try:
         scrubber = Scrubber(key.encode())
-        with open_text(source) as lines, target.open("w", encoding="utf-8") as out:
+        with open_text(source) as lines, open_out(target, "scrubbed log") as out:
             count = sum(1 for line in scrubber.lines(lines) if out.write(line) is not None)
     except ImportError as exc:
         raise click.ClickException(

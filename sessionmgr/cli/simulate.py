@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_out, open_store_option, write
-from sessionmgr.cli.progress import fraction_bar
+from sessionmgr.cli.progress import FractionDone, fraction_bar
 from sessionmgr.events import Event
 from sessionmgr.report.builder import build_report
 from sessionmgr.report.compare import comparison
@@ -20,6 +20,9 @@ from sessionmgr.report.html import render_html
 from sessionmgr.report.text import render_text
 
 __all__ = ["simulate"]
+
+#: What the harness extra brings that a simulation run needs.
+_HARNESS_EXTRA = ("faker", "freezegun")
 
 
 @click.command()
@@ -53,12 +56,19 @@ __all__ = ["simulate"]
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="TOML file with the manager's policy (SESSIONMGR_* variables apply on top).",
 )
-@click.option("--no-manager", is_flag=True, help="Run the same world without the manager.")
+@click.option("--no-manager", is_flag=True, help="Run the same world without the manager (as --baseline none).")
+@click.option(
+    "--baseline",
+    type=click.Choice(["ours", "baileys", "whatsmeow", "none", "all"]),
+    default="ours",
+    show_default=True,
+    help="Who recovers: our manager, Baileys' or whatsmeow's defaults, nobody; 'all' compares the four.",
+)
 @click.option(
     "--compare/--no-compare",
     default=True,
     show_default=True,
-    help="Also run the same seed without the manager and say how many messages it saved.",
+    help="Also run the same seed under the other recoveries and print the four rows side by side.",
 )
 @click.option("--json", "json_out", metavar="PATH", help="Write the JSON report here ('-' for stdout).")
 @click.option("--html", "html_out", metavar="PATH", help="Write a self-contained HTML report here.")
@@ -80,6 +90,7 @@ def simulate(
     fault_scale: float,
     policy_path: Path | None,
     no_manager: bool,
+    baseline: str,
     compare: bool,
     json_out: str | None,
     html_out: str | None,
@@ -93,7 +104,12 @@ def simulate(
     --json and --html write the full report.
     """
     try:
-        from harness.simulate import SimConfig, run_simulation, run_simulation_result
+        from harness.comparison import comparison_row, run_comparison
+        from harness.simulate import SimConfig, run_simulation_result
+
+        # the harness imports these only once a run starts (population, frozen wall clock): ask now
+        for module in _HARNESS_EXTRA:
+            importlib.import_module(module)
     except ImportError as exc:  # the harness extra is missing
         raise click.ClickException(
             f"the simulation needs the harness extra ({exc.name} is missing): pip install 'sessionmgr[harness]'"
@@ -107,6 +123,7 @@ def simulate(
         fault_scale=fault_scale,
         policy=load_policy(policy_path),
         manager=not no_manager,
+        baseline="ours" if baseline == "all" else baseline,
     )
     show = not quiet and json_out != "-"
     store = open_store_option(store_url)
@@ -124,16 +141,43 @@ def simulate(
             close_store(store)
     if trace_out is not None:
         click.echo(f"trace written to {trace_out}", err=True)
-    baseline: dict[str, Any] | None = None
+    without: dict[str, Any] | None = None
+    rows: list[dict[str, Any]] = []
     report = result.report
-    if compare and not no_manager:
-        with fraction_bar("baseline (no manager)" if show else None) as progress:
-            baseline = run_simulation(dataclasses.replace(config, manager=False), progress=progress)
+    if (compare or baseline == "all") and config.recovery != "none":
+
+        def bar(recovery: str) -> contextlib.AbstractContextManager[FractionDone | None]:
+            return fraction_bar(f"same seed, {recovery}" if show else None)
+
+        runs = run_comparison(config, progress=bar, done={config.recovery: result})
+        rows = [comparison_row(run) for run in runs.values()]
+        without = runs["none"].report
         assert result.parts.delivery is not None  # a simulation always accounts for its messages
-        report = build_report(result.parts, comparison=comparison(result.parts.delivery, baseline["delivery"]))
+        section = comparison(result.parts.delivery, without["delivery"]) | {"baselines": rows}
+        report = build_report(result.parts, comparison=section)
     if json_out:
         write(json_out, json.dumps(report, indent=2), "JSON report")
     if html_out:
-        write(html_out, render_html(report, compare=baseline), "HTML report")
+        write(html_out, render_html(report, compare=without), "HTML report")
     if not quiet:
-        click.echo(render_text(report, compare=baseline), err=json_out == "-")
+        click.echo(render_text(report, compare=without), err=json_out == "-")
+        if rows:
+            click.echo(baseline_table(rows), err=json_out == "-")
+
+
+#: The comparison table's columns: (row key, header).
+_BASELINE_COLUMNS = (("recovery", "recovery"), ("delivered", "delivered"), ("lost", "lost"),
+                     ("resolve_p50_s", "p50 s"), ("resolve_p90_s", "p90 s"), ("resets", "resets"),
+                     ("regenerations", "regens"), ("resends", "resends"), ("phone_requests", "phone asks"),
+                     ("delivered_by_phone", "by phone"))  # fmt: skip
+
+
+def baseline_table(rows: list[dict[str, Any]]) -> str:
+    """The four recoveries side by side, one line each (the same seed and world)."""
+    cells = [[h for _, h in _BASELINE_COLUMNS]]
+    cells += [["-" if row[k] is None else str(row[k]) for k, _ in _BASELINE_COLUMNS] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(_BASELINE_COLUMNS))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True)))
+             for line in cells]  # fmt: skip
+    title = "Same seed, four recoveries (p50/p90: send to delivery of the messages that failed to decrypt):"
+    return "\n".join([title, *lines])

@@ -82,8 +82,12 @@ def status(store_url: str, audit_count: int, as_json: bool) -> None:
     if latest:
         click.echo(f"\nlatest decisions ({len(latest)} of {len(audit)}):")
         for entry in latest:
-            detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items())
-            click.echo(f"  {_short(entry.at)}  {entry.session:<10} {entry.kind:<24} {detail}")
+            detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items() if k != "advised")
+            kind = f"{entry.kind} (advised)" if entry.detail.get("advised") else entry.kind
+            click.echo(f"  {_short(entry.at)}  {entry.session:<10} {kind:<24} {detail}")
+        if any(entry.detail.get("advised") for entry in audit):
+            # an advisory manager (sessionmgr watch) decides but never acts; its counts above include what it advised
+            click.echo("(advised): decided by an advisory manager and not carried out; the counts above include them")
 
 
 def _short(value: datetime | None) -> str:

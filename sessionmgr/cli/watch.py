@@ -53,6 +53,9 @@ def watch(
     logged and exported as metrics, never carried out.
 
     \b
+    A quoted pattern ('logs/bot-*.log') follows the files it matches, and new ones as they appear.
+
+    \b
     Serves Prometheus metrics on /metrics and a JSON health report on /health.
     Stops cleanly on SIGTERM or Ctrl-C.
     """
@@ -78,7 +81,7 @@ def watch(
 
     def ready(server: Any) -> None:
         where = f"http://{listen.rsplit(':', 1)[0]}:{server.port}"
-        click.echo(f"watching {len(paths)} file(s); /metrics and /health on {where}", err=True)
+        click.echo(f"watching {', '.join(map(str, paths))}; /metrics and /health on {where}", err=True)
 
     try:
         asyncio.run(

@@ -51,8 +51,10 @@ class LoggingSink:
         if not self.logger.isEnabledFor(level):
             return
         data = event_record(event, self.pseudonymizer)
-        detail = " ".join(f"{k}={v}" for k, v in data.items() if k not in ("t", "session", "kind"))
-        self.logger.log(level, "%s session=%s %s", event.kind, data["session"], detail, extra={"sessionmgr": data})
+        detail = " ".join(f"{k}={v}" for k, v in data.items() if k not in ("t", "session", "kind", "advised"))
+        # an advisory manager's decision must not read as done: "regeneration_succeeded" alone would
+        what = f"{event.kind} (advised, not carried out)" if event.advised else event.kind
+        self.logger.log(level, "%s session=%s %s", what, data["session"], detail, extra={"sessionmgr": data})
 
 
 class JsonFormatter(logging.Formatter):

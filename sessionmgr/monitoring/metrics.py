@@ -69,8 +69,14 @@ class MetricsSink:
             buckets=(30, 60, 120, 240, 300, 360, 600, 900, 1800, 3600),
             registry=r,
         )
-        self.alerts_active = Gauge(f"{PREFIX}alerts_active", "Alerts firing now, by rule.", ["rule"], registry=r)
-        self.alerts_fired = Counter(f"{PREFIX}alerts_fired", "Alerts fired, by rule.", ["rule"], registry=r)
+        # An alert names its session, so the page can say which one to re-pair; an alert about
+        # all sessions (mass corruption) has an empty session label, which Prometheus treats as none.
+        self.alerts_active = Gauge(
+            f"{PREFIX}alerts_active", "Alerts firing now, by rule and session.", ["rule", "session"], registry=r
+        )
+        self.alerts_fired = Counter(
+            f"{PREFIX}alerts_fired", "Alerts fired, by rule and session.", ["rule", "session"], registry=r
+        )
         self.lease_epoch = Gauge(
             f"{PREFIX}lease_epoch",
             "Sessions whose lease this worker holds in a shared store, by owner: the fencing epoch.",
@@ -117,11 +123,12 @@ class MetricsSink:
             self.lease_epoch.labels(self.pseudonymizer.session(session), e.owner).set(epoch)
 
     def _alert(self, e: Any) -> None:
+        session = "" if e.session == "*" else self._s(e)
         if isinstance(e, AlertFired):
-            self.alerts_fired.labels(e.rule).inc()
-            self.alerts_active.labels(e.rule).inc()
+            self.alerts_fired.labels(e.rule, session).inc()
+            self.alerts_active.labels(e.rule, session).inc()
         else:
-            self.alerts_active.labels(e.rule).dec()
+            self.alerts_active.labels(e.rule, session).dec()
 
 
 _HANDLERS: Final[dict[type[Event], Callable[[MetricsSink, Any], None]]] = {

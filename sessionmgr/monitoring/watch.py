@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import logging
 import signal
 import threading
@@ -21,9 +22,25 @@ from sessionmgr.trace.detect import Format, detect_path
 from sessionmgr.trace.follow import follow
 from sessionmgr.trace.readers import Reader
 
-__all__ = ["watch"]
+__all__ = ["is_pattern", "matching", "watch"]
 
 _log = logging.getLogger("sessionmgr.watch")
+
+
+def is_pattern(path: Path) -> bool:
+    """Whether ``path`` is a glob pattern (``logs/bot-*.log``, quoted as systemd passes it)."""
+    return any(c in str(path) for c in "*?[")
+
+
+def matching(paths: list[Path]) -> list[Path]:
+    """Each literal path as given (followed even before it exists); each pattern as the files it matches now."""
+    out: list[Path] = []
+    for path in paths:
+        if is_pattern(path):
+            out += [Path(m) for m in sorted(glob.glob(str(path))) if not Path(m).is_dir()]
+        elif path not in out:
+            out.append(path)
+    return out
 
 
 async def watch(
@@ -39,13 +56,17 @@ async def watch(
     policy: Policy | None = None,
     from_start: bool = False,
     poll: float = 0.2,
+    rescan: float = 1.0,
     stop: asyncio.Event | None = None,
     on_ready: Callable[[MonitoringServer], None] | None = None,
     pseudonymizer: Pseudonymizer | None = None,
 ) -> SessionManager:
     """Follow ``paths`` until ``stop`` is set (or SIGTERM/SIGINT); returns the manager for inspection.
 
-    The manager is advisory: its decisions are logged and exported, never carried out.
+    A path may be a glob pattern: the files it matches are followed, and every
+    ``rescan`` seconds files that have come to match it since are followed too
+    (from their start: all they hold is new). The manager is advisory: its
+    decisions are logged and exported, never carried out.
     """
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
@@ -68,17 +89,36 @@ async def watch(
     async with manager, monitoring(manager, host=host, port=port, token=token) as server:
         if on_ready is not None:
             on_ready(server)
-        threads = []
-        for path in paths:
-            fmt = detect_path(path, format)
-            lines = follow(path, halt, poll=poll, from_start=from_start)
-            reader = Reader(path, format=fmt, session=session, session_field=session_field, lines=lines)
-            readers.append(reader)
-            thread = threading.Thread(target=pump, args=(reader,), name=f"follow {path.name}", daemon=True)
-            thread.start()
-            threads.append(thread)
-            _log.info("following %s as %s", path, fmt)
-        await stop.wait()
+        threads: list[threading.Thread] = []
+        followed: set[Path] = set()
+
+        def follow_new(read_from_start: bool) -> None:
+            for path in matching(paths):
+                if path in followed:
+                    continue
+                followed.add(path)
+                fmt = detect_path(path, format)
+                lines = follow(path, halt, poll=poll, from_start=read_from_start)
+                reader = Reader(path, format=fmt, session=session, session_field=session_field, lines=lines,
+                                guessed=format == "auto")  # fmt: skip
+                readers.append(reader)
+                thread = threading.Thread(target=pump, args=(reader,), name=f"follow {path.name}", daemon=True)
+                thread.start()
+                threads.append(thread)
+                _log.info("following %s as %s", path, fmt)
+
+        follow_new(from_start)
+        patterns = [p for p in paths if is_pattern(p)]
+        for pattern in patterns:
+            _log.info("following files that match %s (checked every %g s)", pattern, rescan)
+        while not stop.is_set():
+            if not patterns:
+                await stop.wait()
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=rescan)
+            if not stop.is_set():
+                follow_new(True)
         halt.set()
         await asyncio.gather(*(asyncio.to_thread(t.join, 5) for t in threads))
         await asyncio.sleep(0)  # events handed over just before the stop are taken

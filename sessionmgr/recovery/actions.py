@@ -62,6 +62,19 @@ class Actions:
             self._emit(RetryFinished(session=session, operation=operation, attempts=retried + 1, succeeded=True))
         return result
 
+    async def act_once(
+        self, operation: str, session: str, peer: str | None, call: Callable[[], Awaitable[None]]
+    ) -> bool:
+        """Like :meth:`act` but a single attempt: for requests the clients send once and never repeat."""
+        if self.advisory:
+            return True
+        try:
+            await call()
+        except Exception as exc:
+            self._emit(ActionFailed(session=session, operation=operation, attempts=1, error=str(exc), peer=peer))
+            return False
+        return True
+
     async def act(self, operation: str, session: str, peer: str | None, call: Callable[[], Awaitable[None]]) -> bool:
         """Carry out one decision; ``False`` (and ActionFailed published) if every retry failed."""
         if self.advisory:

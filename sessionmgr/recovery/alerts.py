@@ -15,6 +15,7 @@ from sessionmgr.events import (
     DecryptOk,
     Event,
     HealthChecked,
+    MessageOutcome,
     RegenerationFailed,
     RegenerationSucceeded,
     SessionCorrupted,
@@ -30,8 +31,11 @@ CORRUPTED_TOO_LONG: Final = "session_corrupted_too_long"
 ERROR_RATE: Final = "crypto_error_rate_high"
 REGENERATION_FAILED: Final = "regeneration_failed"
 MASS_CORRUPTION: Final = "mass_corruption"
+MESSAGES_LOST: Final = "messages_lost"
 #: Every rule's name, as alerts and reports use them.
-ALERT_RULES: Final = (CORRUPTED_TOO_LONG, ERROR_RATE, REGENERATION_FAILED, MASS_CORRUPTION)
+ALERT_RULES: Final = (CORRUPTED_TOO_LONG, ERROR_RATE, REGENERATION_FAILED, MASS_CORRUPTION, MESSAGES_LOST)
+#: Outcomes that mean the user never got the message.
+_UNDELIVERED: Final = frozenset({"lost", "expired"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,7 @@ class AlertEvaluator:
         self._corrupted: dict[str, float] = {}
         self._attempts: dict[str, HealthWindow] = {}
         self._errors: dict[str, HealthWindow] = {}
+        self._lost: dict[str, HealthWindow] = {}
 
     def handle(self, event: Event) -> None:
         handler = self._HANDLERS.get(type(event))
@@ -124,6 +129,21 @@ class AlertEvaluator:
                 errors = self._errors[event.session] = HealthWindow(to_ns(self.policy.window))
             errors.add(to_ns(event.t))
 
+    def _on_outcome(self, event: Event) -> None:
+        # Messages ending lost or expired in the window; fires as soon as there are enough.
+        assert isinstance(event, MessageOutcome)
+        if event.outcome not in _UNDELIVERED:
+            return
+        window = self._lost.get(event.session)
+        if window is None:
+            window = self._lost[event.session] = HealthWindow(to_ns(self.policy.alert_messages_lost_window))
+        now = to_ns(event.t)
+        window.add(now)
+        count = window.count(now)
+        if count >= self.policy.alert_messages_lost:
+            minutes = self.policy.alert_messages_lost_window / 60
+            self._fire(MESSAGES_LOST, event.session, count, f"{count} messages lost or expired in {minutes:g} minutes")
+
     def _on_health_checked(self, event: Event) -> None:
         # The rate is judged at each monitor tick, over the same window as health.
         now = to_ns(event.t)
@@ -142,6 +162,11 @@ class AlertEvaluator:
             if attempts == 0:
                 del self._attempts[session]
                 self._errors.pop(session, None)
+        for session, lost in list(self._lost.items()):
+            if lost.count(now) < self.policy.alert_messages_lost:
+                self._resolve(MESSAGES_LOST, session)  # fewer lost in the window now: it clears
+            if lost.count(now) == 0:
+                del self._lost[session]
 
     _HANDLERS: Final[dict[type[Event], Callable[[AlertEvaluator, Event], None]]] = {
         SessionCorrupted: _on_corrupted,
@@ -151,6 +176,7 @@ class AlertEvaluator:
         DecryptOk: _on_attempt,
         DecryptError: _on_attempt,
         HealthChecked: _on_health_checked,
+        MessageOutcome: _on_outcome,
     }
 
     def forget(self, session: str) -> None:
@@ -163,7 +189,8 @@ class AlertEvaluator:
 
     def footprint(self) -> int:
         """Entries held in the error-rate windows."""
-        return sum(len(w) for w in self._attempts.values()) + sum(len(w) for w in self._errors.values())
+        windows = (*self._attempts.values(), *self._errors.values(), *self._lost.values())
+        return sum(len(w) for w in windows)
 
     # --- fire once, resolve once ---------------------------------------------------
 

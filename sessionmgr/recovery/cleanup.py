@@ -10,6 +10,7 @@ from sessionmgr.events import ActionFailed, SessionCleaned
 from sessionmgr.policy import Policy
 from sessionmgr.recovery.actions import Actions
 from sessionmgr.recovery.journal import Journal
+from sessionmgr.recovery.messages import MessageLedger
 from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.state import SessionState, SessionTable
 from sessionmgr.retry import RetriesExhausted
@@ -35,6 +36,7 @@ class Cleanup:
         *,
         sessions: SessionTable,
         actions: Actions,
+        ledger: MessageLedger,
         owner: str,
     ) -> None:
         self._policy = policy
@@ -44,6 +46,7 @@ class Cleanup:
         self._backend = backend
         self._sessions = sessions
         self._actions = actions
+        self._ledger = ledger
         self.owner = owner
 
     async def run(self) -> list[str]:
@@ -81,6 +84,7 @@ class Cleanup:
         state.record = state.record.evolve(cleaned=True)
         self._sessions.set_status(state, Status.DISCONNECTED)
         self._emit(SessionCleaned(session=session, quarantined_bytes=len(material)))
+        self._ledger.close_session(session, "lost")
         await self._journal.commit()
         return True
 
@@ -101,15 +105,20 @@ class Cleanup:
     def _forget_aged_out(self) -> None:
         now = to_ns(self._clock.monotonic())
         cooldown = to_ns(self._policy.regeneration_cooldown)
+        throttle = to_ns(self._policy.peer_reset_min_interval)
         for state in list(self._sessions):
             for peer, window in list(state.peers.items()):
                 if window.weight(now) == 0:
                     del state.peers[peer]
+            for peer, reset_at in list(state.peer_resets.items()):
+                if now - reset_at > throttle:
+                    del state.peer_resets[peer]  # the throttle no longer holds it back
             idle = (
                 state.status is Status.HEALTHY
                 and state.healthy
                 and state.regeneration is None
                 and not state.peers
+                and not state.peer_resets
                 and state.window.weight(now) == 0
                 and state.since_regeneration.weight(now) == 0
                 and (state.last_regeneration is None or now - to_ns(state.last_regeneration) >= cooldown)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from sessionmgr.events import Event
 from sessionmgr.pseudonym import Pseudonymizer
-from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord, Store, WriteBatch
+from sessionmgr.store import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, Store, WriteBatch
 from sessionmgr.store.fencing import LeaseLost
 
 __all__ = ["Journal"]
@@ -49,6 +49,10 @@ class Journal:
 
     def record(self, record: SessionRecord) -> None:
         self._batch.records.append(record)
+        self._schedule_flush()
+
+    def message(self, record: MessageRecord) -> None:
+        self._batch.messages.append(record)
         self._schedule_flush()
 
     def quarantine(self, entry: QuarantineEntry) -> None:

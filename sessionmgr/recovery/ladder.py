@@ -1,4 +1,4 @@
-"""The recovery ladder: resend, peer reset, regenerate, corrupt, disconnect."""
+"""The session's rungs of the ladder: regenerate, corrupt, disconnect (peers are in :mod:`.peers`)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,15 @@ from collections.abc import Awaitable, Callable
 from sessionmgr.backend import Backend
 from sessionmgr.clock import Clock, to_ns
 from sessionmgr.events import (
-    DecryptError,
-    PeerSessionReset,
     RegenerationFailed,
     RegenerationStarted,
     RegenerationSucceeded,
-    ResendRequested,
     SessionCorrupted,
     SessionDisconnected,
 )
 from sessionmgr.policy import Policy
 from sessionmgr.recovery.actions import Actions
+from sessionmgr.recovery.messages import MessageLedger
 from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.state import SessionState, SessionTable
 from sessionmgr.recovery.tasks import TaskSupervisor
@@ -40,6 +38,7 @@ class Ladder:
         *,
         sessions: SessionTable,
         actions: Actions,
+        ledger: MessageLedger,
         confirm: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self._policy = policy
@@ -51,35 +50,7 @@ class Ladder:
         self._backend = backend
         self._sessions = sessions
         self._actions = actions
-
-    # --- peers ----------------------------------------------------------------------
-
-    def repair_peer(self, state: SessionState, event: DecryptError, now: int, weight: float) -> None:
-        """Ask the peer to resend; at its ``peer_reset_after``-th weighted failure, reset it first."""
-        assert event.peer is not None
-        window = self._sessions.peer_window(state, event.peer)
-        window.add(now, weight)
-        if window.weight(now) >= self._policy.peer_reset_after:
-            window.clear()  # the reset starts this peer's count afresh
-            state.reset_since_regeneration.add(event.peer)
-            self._tasks.action(self._reset_peer(event.session, event.peer, event.message_id))
-        else:
-            self._tasks.action(self._request_resend(event.session, event.peer, event.message_id))
-
-    async def _request_resend(self, session: str, peer: str, message_id: str | None) -> None:
-        self._emit(ResendRequested(session=session, peer=peer, message_id=message_id))
-        backend = self._backend
-        await self._actions.act(
-            "request_resend", session, peer, lambda: backend.request_resend(session, peer, message_id)
-        )
-
-    async def _reset_peer(self, session: str, peer: str, message_id: str | None) -> None:
-        self._emit(PeerSessionReset(session=session, peer=peer))
-        backend = self._backend
-        if await self._actions.act(
-            "reset_peer_session", session, peer, lambda: backend.reset_peer_session(session, peer)
-        ):
-            await self._request_resend(session, peer, message_id)
+        self._ledger = ledger
 
     # --- the session's keys -------------------------------------------------------------
 
@@ -152,3 +123,4 @@ class Ladder:
         backend = self._backend
         if await self._actions.act("disconnect", session, None, lambda: backend.disconnect(session)):
             self._emit(SessionDisconnected(session=session))
+            self._ledger.close_session(session, "lost")

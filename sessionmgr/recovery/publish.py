@@ -8,7 +8,7 @@ from typing import Protocol, TypeVar
 
 from sessionmgr.bus import EventBus
 from sessionmgr.clock import Clock
-from sessionmgr.events import UNSTAMPED, Event
+from sessionmgr.events import ADVISED_ACTIONS, UNSTAMPED, Event
 
 __all__ = ["Emit", "Publisher"]
 
@@ -22,11 +22,16 @@ class Emit(Protocol):
 
 
 class Publisher:
-    """Stamps events with the clock and publishes them on the bus."""
+    """Stamps events with the clock and publishes them on the bus.
 
-    def __init__(self, clock: Clock, bus: EventBus) -> None:
+    An ``advisory`` manager never calls its backend: the actions it decides are
+    published with ``advised=True``, so logs and status do not read them as done.
+    """
+
+    def __init__(self, clock: Clock, bus: EventBus, *, advisory: bool = False) -> None:
         self._clock = clock
         self._bus = bus
+        self._advisory = advisory
 
     def __call__(self, event: E, *, t: float | None = None) -> E:
         now = self._clock.monotonic()
@@ -41,5 +46,7 @@ class Publisher:
             object.__setattr__(event, "at", at)
         else:
             event = dataclasses.replace(event, t=now, at=at)
+        if self._advisory and isinstance(event, ADVISED_ACTIONS):
+            object.__setattr__(event, "advised", True)  # ours, not yet seen by anyone
         self._bus.publish(event)
         return event

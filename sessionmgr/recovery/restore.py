@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sessionmgr.clock import Clock
 from sessionmgr.recovery.alerts import AlertEvaluator
 from sessionmgr.recovery.ladder import Ladder
+from sessionmgr.recovery.messages import MessageLedger
 from sessionmgr.recovery.state import SessionTable
 from sessionmgr.store import AuditEntry, SessionRecord, Status, Store
 
 __all__ = ["restore", "resume"]
 
 
-async def restore(store: Store, clock: Clock, sessions: SessionTable, alerts: AlertEvaluator, ladder: Ladder) -> int:
+async def restore(
+    store: Store, clock: Clock, sessions: SessionTable, alerts: AlertEvaluator, ladder: Ladder, ledger: MessageLedger
+) -> int:
     """Load every record, re-arm alerts and finish decisions a crash interrupted; returns the records loaded."""
     now_t, now_wall = clock.monotonic(), clock.wall()
     records = await store.records()
@@ -25,8 +30,10 @@ async def restore(store: Store, clock: Clock, sessions: SessionTable, alerts: Al
         elif entry.kind == "alert_resolved":
             active.pop(key, None)
     alerts.restore_active({key: (entry.at - now_wall).total_seconds() + now_t for key, entry in active.items()})
+    # open messages, and those closed within one TTL (so a late redelivery does not reopen them)
+    ledger.restore(await store.messages(since=now_wall - timedelta(seconds=ledger.ttl)), now_t)
     for record in records:
-        resume(record, audit, clock, sessions, alerts, ladder)
+        resume(record, audit, clock, sessions, alerts, ladder, ledger)
     return len(records)
 
 
@@ -37,10 +44,13 @@ def resume(
     sessions: SessionTable,
     alerts: AlertEvaluator,
     ladder: Ladder,
+    ledger: MessageLedger,
 ) -> None:
     """One session's record becomes its state again; what a crash (or a vanished owner) left undone is done."""
     now_t, now_wall = clock.monotonic(), clock.wall()
     state = sessions.state(record.session)
+    if record.status.is_down:
+        ledger.close_session(record.session, "lost")  # its connection is gone: so are its messages
     state.record = state.persisted = record
     if record.corrupted_since is not None:
         # carry "corrupted since" across the restart on this process's clock

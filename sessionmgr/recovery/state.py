@@ -29,6 +29,9 @@ class SessionState:
     peers: dict[str, HealthWindow] = field(default_factory=dict)
     #: Peers reset since the last regeneration: their failures now count against it.
     reset_since_regeneration: set[str] = field(default_factory=set)
+    #: When (ns) each peer's session was last recreated: the throttle's memory.
+    peer_resets: dict[str, int] = field(default_factory=dict)
+    last_prekey_top_up: int | None = None
     healthy: bool = True
     last_regeneration: float | None = None
     #: Regenerations that have not (yet) brought the session back to healthy.

@@ -8,12 +8,13 @@ suite (``tests/test_store_contract.py``).
 
 from __future__ import annotations
 
-from sessionmgr.store.base import AuditEntry, QuarantineEntry, SessionRecord, Status, Store, WriteBatch
+from sessionmgr.store.base import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, Status, Store, WriteBatch
 from sessionmgr.store.memory import MemoryStore
 
 __all__ = [
     "AuditEntry",
     "MemoryStore",
+    "MessageRecord",
     "QuarantineEntry",
     "SessionRecord",
     "Status",

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 
 __all__ = [
     "AuditEntry",
+    "MessageRecord",
     "QuarantineEntry",
     "SessionRecord",
     "Status",
@@ -79,6 +80,36 @@ class QuarantineEntry:
     material: bytes
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageRecord:
+    """One undecryptable message in the ledger: its retry budget while open, its one outcome once closed.
+
+    Keyed by (session, peer, message_id); ``peer`` is a pseudonym, never a number.
+    Once a record with an ``outcome`` is stored it is final: a store ignores any
+    later write of that key, so no message is ever counted twice.
+    """
+
+    session: str
+    peer: str
+    message_id: str
+    first_failed_at: datetime
+    last_failed_at: datetime
+    #: retry receipts sent for it so far
+    retries: int = 0
+    #: one of ``sessionmgr.events.MESSAGE_OUTCOMES`` once closed
+    outcome: str | None = None
+    closed_at: datetime | None = None
+    #: seconds from the first failure to the outcome
+    waited: float | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.session, self.peer, self.message_id)
+
+    def evolve(self, **changes: object) -> MessageRecord:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
 @dataclass(slots=True)
 class WriteBatch:
     """Writes that belong together: applied all at once or not at all, in this order."""
@@ -86,9 +117,11 @@ class WriteBatch:
     records: list[SessionRecord] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     quarantine: list[QuarantineEntry] = field(default_factory=list)
+    #: ledger rows; the last write of a key wins unless the stored row is already closed
+    messages: list[MessageRecord] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.records or self.audit or self.quarantine)
+        return bool(self.records or self.audit or self.quarantine or self.messages)
 
 
 @runtime_checkable
@@ -112,6 +145,10 @@ class Store(Protocol):
         """The audit log in the order it was written, for one session or all."""
 
     async def quarantined(self, session: str | None = None) -> list[QuarantineEntry]: ...
+
+    async def messages(self, session: str | None = None, *, since: datetime | None = None) -> list[MessageRecord]:
+        """Ledger rows sorted by (session, peer, message_id): all, or (with ``since``) the open ones
+        and those closed at or after ``since``."""
 
     async def claim(self, session: str, owner: str, now: datetime, until: datetime) -> bool:
         """Take the cleanup lease on ``session`` for ``owner`` until ``until``.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime
 
-from sessionmgr.store.base import AuditEntry, QuarantineEntry, SessionRecord, WriteBatch
+from sessionmgr.store.base import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, WriteBatch
 
 __all__ = ["MemoryStore"]
 
@@ -22,12 +22,17 @@ class MemoryStore:
         self._audit: deque[AuditEntry] = deque(maxlen=max_audit)
         self._quarantine: list[QuarantineEntry] = []
         self._leases: dict[str, tuple[str, datetime]] = {}
+        self._messages: dict[tuple[str, str, str], MessageRecord] = {}
 
     async def apply(self, batch: WriteBatch) -> None:
         for record in batch.records:
             self._records[record.session] = record
         self._audit.extend(batch.audit)
         self._quarantine.extend(batch.quarantine)
+        for message in batch.messages:
+            stored = self._messages.get(message.key)
+            if stored is None or stored.outcome is None:  # an outcome is final
+                self._messages[message.key] = message
 
     async def load(self, session: str) -> SessionRecord | None:
         return self._records.get(session)
@@ -40,6 +45,14 @@ class MemoryStore:
 
     async def quarantined(self, session: str | None = None) -> list[QuarantineEntry]:
         return [e for e in self._quarantine if session is None or e.session == session]
+
+    async def messages(self, session: str | None = None, *, since: datetime | None = None) -> list[MessageRecord]:
+        return [
+            m
+            for _, m in sorted(self._messages.items())
+            if (session is None or m.session == session)
+            and (since is None or m.closed_at is None or m.closed_at >= since)
+        ]
 
     async def claim(self, session: str, owner: str, now: datetime, until: datetime) -> bool:
         holder = self._leases.get(session)

@@ -36,7 +36,7 @@ from typing import Any, Final, TypeVar
 
 import psycopg
 
-from sessionmgr.store.base import AuditEntry, QuarantineEntry, SessionRecord, Status, WriteBatch
+from sessionmgr.store.base import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, Status, WriteBatch
 from sessionmgr.store.fencing import LeaseLost, StoreError
 from sessionmgr.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -54,6 +54,15 @@ _RECORD_COLUMNS: Final = (
 _UPSERT: Final = (
     f"INSERT INTO sessions ({', '.join(_RECORD_COLUMNS)}) VALUES ({', '.join('%s' for _ in _RECORD_COLUMNS)}) "
     f"ON CONFLICT (session) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _RECORD_COLUMNS[1:])}"
+)
+_MESSAGE_COLUMNS: Final = (
+    "session", "peer", "message_id", "first_failed_at", "last_failed_at", "retries", "outcome", "closed_at", "waited",
+)  # fmt: skip
+# an outcome, once stored, is final: later writes of the key are ignored
+_MESSAGE_UPSERT: Final = (
+    f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES ({', '.join('%s' for _ in _MESSAGE_COLUMNS)}) "
+    f"ON CONFLICT (session, peer, message_id) DO UPDATE SET "
+    f"{', '.join(f'{c} = excluded.{c}' for c in _MESSAGE_COLUMNS[3:])} WHERE messages.outcome IS NULL"
 )
 _CLUSTER = "*"  # audit entries about the whole manager, not one session: nobody's lease
 
@@ -150,7 +159,7 @@ class PostgresStore:
 
     def _apply(self, db: psycopg.Connection[tuple[Any, ...]], batch: WriteBatch) -> tuple[frozenset[str], _Held]:
         touched = {r.session for r in batch.records} | {e.session for e in batch.audit}
-        touched |= {q.session for q in batch.quarantine}
+        touched |= {q.session for q in batch.quarantine} | {m.session for m in batch.messages}
         touched.discard(_CLUSTER)
         with db.transaction():
             refused, taken = self._fenced_off(db, sorted(touched), _latest(batch))
@@ -165,6 +174,8 @@ class PostgresStore:
                     "INSERT INTO quarantine (at, session, material) VALUES (%s, %s, %s)",
                     [(q.at, q.session, q.material) for q in batch.quarantine if q.session not in refused],
                 )
+                messages = [m for m in batch.messages if m.session not in refused]
+                cur.executemany(_MESSAGE_UPSERT, [tuple(getattr(m, c) for c in _MESSAGE_COLUMNS) for m in messages])
         return refused, taken
 
     def _fenced_off(
@@ -248,6 +259,21 @@ class PostgresStore:
         rows = await self._rows("SELECT at, session, material FROM quarantine", session)
         return [QuarantineEntry(at=a, session=s, material=bytes(m)) for a, s, m in rows]
 
+    async def messages(self, session: str | None = None, *, since: datetime | None = None) -> list[MessageRecord]:
+        where: list[str] = []
+        args: list[object] = []
+        if session is not None:
+            where.append("session = %s")
+            args.append(session)
+        if since is not None:
+            where.append("(closed_at IS NULL OR closed_at >= %s)")
+            args.append(since)
+        query = f"SELECT {', '.join(_MESSAGE_COLUMNS)} FROM messages"
+        query += (" WHERE " + " AND ".join(where)) if where else ""
+        query += ' ORDER BY session COLLATE "C", peer COLLATE "C", message_id COLLATE "C"'
+        rows = await self._run(lambda db: db.execute(query, args).fetchall())
+        return [MessageRecord(**dict(zip(_MESSAGE_COLUMNS, row, strict=True))) for row in rows]
+
     async def claim(self, session: str, owner: str, now: datetime, until: datetime) -> bool:
         epoch = await self._run(lambda db: _claim(db, session, owner, now, until))
         if epoch is None:
@@ -276,6 +302,14 @@ def _claim(
         row = db.execute(
             "SELECT owner, epoch, until FROM leases WHERE session = %s FOR UPDATE SKIP LOCKED", (session,)
         ).fetchone()
+        if row is None:
+            current = db.execute("SELECT owner FROM leases WHERE session = %s", (session,)).fetchone()
+            if current is not None and current[0] != owner:
+                return None  # another worker holds it or is taking it now: move on
+            if current is not None:  # ours, only locked by a writer checking it: wait our turn
+                row = db.execute(
+                    "SELECT owner, epoch, until FROM leases WHERE session = %s FOR UPDATE", (session,)
+                ).fetchone()
         if row is None:
             inserted = db.execute(
                 "INSERT INTO leases (session, owner, epoch, until) VALUES (%s, %s, 1, %s) "
@@ -324,6 +358,7 @@ def _latest(batch: WriteBatch) -> datetime | None:
     """The batch's own idea of now: its latest timestamp (the store reads no clock)."""
     times = [e.at for e in batch.audit] + [q.at for q in batch.quarantine]
     times += [r.updated_at for r in batch.records if r.updated_at is not None]
+    times += [m.closed_at or m.last_failed_at for m in batch.messages]
     return max(times, default=None)
 
 

@@ -57,5 +57,20 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )""",
         "CREATE UNIQUE INDEX alert_firing_open ON alert_firings (rule, session) WHERE resolved_at IS NULL",
     ),
+    (  # 1 -> 2: the message ledger (retry budget per message, one outcome each)
+        """CREATE TABLE messages (
+            session TEXT NOT NULL,
+            peer TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            first_failed_at TIMESTAMPTZ NOT NULL,
+            last_failed_at TIMESTAMPTZ NOT NULL,
+            retries INTEGER NOT NULL DEFAULT 0,
+            outcome TEXT,
+            closed_at TIMESTAMPTZ,
+            waited DOUBLE PRECISION,
+            PRIMARY KEY (session, peer, message_id)
+        )""",
+        "CREATE INDEX messages_open ON messages (closed_at)",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from sessionmgr.store.base import AuditEntry, QuarantineEntry, SessionRecord, Status, WriteBatch
+from sessionmgr.store.base import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, Status, WriteBatch
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore", "StoreError"]
 
@@ -55,12 +55,32 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             until TEXT NOT NULL
         )""",
     ),
+    (  # 2 -> 3: the message ledger (retry budget per message, one outcome each)
+        """CREATE TABLE messages (
+            session TEXT NOT NULL,
+            peer TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            first_failed_at TEXT NOT NULL,
+            last_failed_at TEXT NOT NULL,
+            retries INTEGER NOT NULL DEFAULT 0,
+            outcome TEXT,
+            closed_at TEXT,
+            waited REAL,
+            PRIMARY KEY (session, peer, message_id)
+        )""",
+        "CREATE INDEX messages_open ON messages (closed_at)",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 _RECORD_COLUMNS: Final = (
     "session", "status", "corrupted_since", "last_error", "last_error_at", "errors", "regenerations",
     "regeneration_failures", "cleaned", "updated_at",
+)  # fmt: skip
+
+
+_MESSAGE_COLUMNS: Final = (
+    "session", "peer", "message_id", "first_failed_at", "last_failed_at", "retries", "outcome", "closed_at", "waited",
 )  # fmt: skip
 
 
@@ -162,6 +182,13 @@ class SQLiteStore:
                 "INSERT INTO quarantine (at, session, material) VALUES (?, ?, ?)",
                 [(_ts(q.at), q.session, q.material) for q in batch.quarantine],
             )
+            names = ", ".join(_MESSAGE_COLUMNS)
+            updates = ", ".join(f"{c} = excluded.{c}" for c in _MESSAGE_COLUMNS[3:])
+            db.executemany(  # an outcome, once stored, is final
+                f"INSERT INTO messages ({names}) VALUES ({', '.join('?' for _ in _MESSAGE_COLUMNS)}) "
+                f"ON CONFLICT (session, peer, message_id) DO UPDATE SET {updates} WHERE messages.outcome IS NULL",
+                [_message_row(m) for m in batch.messages],
+            )
 
         if batch:
             await self._run(lambda db: self._transaction(db, write))
@@ -194,6 +221,21 @@ class SQLiteStore:
     async def quarantined(self, session: str | None = None) -> list[QuarantineEntry]:
         rows = await self._rows("SELECT at, session, material FROM quarantine", session)
         return [QuarantineEntry(at=datetime.fromisoformat(a), session=s, material=bytes(m)) for a, s, m in rows]
+
+    async def messages(self, session: str | None = None, *, since: datetime | None = None) -> list[MessageRecord]:
+        where: list[str] = []
+        args: list[object] = []
+        if session is not None:
+            where.append("session = ?")
+            args.append(session)
+        if since is not None:
+            where.append("(closed_at IS NULL OR closed_at >= ?)")
+            args.append(_ts(since))
+        query = f"SELECT {', '.join(_MESSAGE_COLUMNS)} FROM messages"
+        query += (" WHERE " + " AND ".join(where)) if where else ""
+        query += " ORDER BY session, peer, message_id"
+        rows = await self._run(lambda db: db.execute(query, args).fetchall())
+        return [_message(row) for row in rows]
 
     async def claim(self, session: str, owner: str, now: datetime, until: datetime) -> bool:
         def take(db: sqlite3.Connection) -> bool:
@@ -244,3 +286,20 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
         cleaned=bool(values["cleaned"]),
         updated_at=_dt(values["updated_at"]),
     )
+
+
+def _message_row(m: MessageRecord) -> tuple[Any, ...]:
+    return (
+        m.session, m.peer, m.message_id, _ts(m.first_failed_at), _ts(m.last_failed_at), m.retries, m.outcome,
+        _ts(m.closed_at), m.waited,
+    )  # fmt: skip
+
+
+def _message(row: tuple[Any, ...]) -> MessageRecord:
+    v = dict(zip(_MESSAGE_COLUMNS, row, strict=True))
+    first, last = _dt(v["first_failed_at"]), _dt(v["last_failed_at"])
+    assert first is not None and last is not None  # NOT NULL columns
+    return MessageRecord(
+        session=v["session"], peer=v["peer"], message_id=v["message_id"], first_failed_at=first, last_failed_at=last,
+        retries=v["retries"], outcome=v["outcome"], closed_at=_dt(v["closed_at"]), waited=v["waited"],
+    )  # fmt: skip

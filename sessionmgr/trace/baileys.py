@@ -1,18 +1,18 @@
-"""Reader for Baileys logs: pino JSON lines with libsignal-node's console lines mixed in."""
+"""What Baileys' records say: a pino record (JSON or pretty) or a logged message with a CIPHERTEXT stub."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Final
 
-from sessionmgr.classify import classify_texts
+from sessionmgr.classify import classify, classify_texts
 from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event
 from sessionmgr.trace.codec import TraceError, parse_time
-from sessionmgr.trace.libsignal_console import console_line
-from sessionmgr.trace.lines import Located, NumberedLines, ReadContext
+from sessionmgr.trace.lines import ReadContext
 
-__all__ = ["pino_event", "read_baileys"]
+__all__ = ["inspect_stub", "pino_event", "stub_event"]
 
 _CONNECTION_TEXTS: Final = (
     ("opened connection to wa", True),
@@ -23,66 +23,43 @@ _CONNECTION_TEXTS: Final = (
 )
 _DECRYPTED: Final = re.compile(r"\bdecrypted (message|msg)\b")
 _MESSAGE_TYPES: Final = ("msg", "pkmsg", "skmsg")
-#: Causes belong to the error logged right after them; this many other lines and they are dropped.
-_CAUSE_HORIZON: Final = 200
+_OLD_FAILURE: Final = "failure in decrypting message"
+_INSPECT_STUB: Final = re.compile(r"\bmessageStubType: (\d+|'[A-Z_]+'|\"[A-Z_]+\")")
+_INSPECT_PARAMS: Final = re.compile(r"\bmessageStubParameters: \[(.*?)\]", re.DOTALL)
+_INSPECT_STRING: Final = re.compile(r"'((?:[^'\\]|\\.)*)'")
+_INSPECT_FIELD: Final = {name: re.compile(rf"\b{name}: '([^']*)'") for name in ("participant", "remoteJid", "id")}
+_INSPECT_STAMP: Final = re.compile(r"\bmessageTimestamp: (\d+)")
 
 
-def read_baileys(lines: NumberedLines, ctx: ReadContext) -> Iterator[Located]:
-    """Events of a Baileys log; console lines are accounted for and kept as the next error's causes."""
-    causes: list[str] = []
-    since_cause = 0
-    for number, text in lines:
-        stripped = text.strip()
-        if not stripped:
-            ctx.ignore("blank")
-            continue
-        if stripped.startswith("{") and text.startswith("{"):
-            record = ctx.json_object(number, stripped)
-            if record is None:
-                continue
-            try:
-                event = pino_event(record, causes, ctx)
-            except TraceError as exc:
-                ctx.reject(number, str(exc))
-                continue
-            if event is None:
-                ctx.ignore("log line without a decrypt event")
-                continue
-            if isinstance(event, DecryptError):
-                causes, since_cause = [], 0
-            yield Located(event, ctx.path, number)
-            continue
-        kind, cause = console_line(text)
-        if kind is None:
-            ctx.reject(number, "neither a pino JSON line nor a known libsignal console line")
-            continue
-        ctx.ignore(kind)
-        if cause is not None:
-            causes.append(cause)
-            since_cause = 0
-        elif causes:
-            since_cause += 1
-            if since_cause > _CAUSE_HORIZON:
-                causes = []
+def pino_event(
+    record: dict[str, Any], causes: Sequence[str], ctx: ReadContext, at: datetime | None = None
+) -> Event | None:
+    """The event one pino record tells of, or ``None`` for a log line that tells of none.
 
-
-def pino_event(record: dict[str, Any], causes: list[str], ctx: ReadContext) -> Event | None:
-    """The event one pino record tells of, or ``None`` for a log line that tells of none."""
+    ``at`` is the time when it was read elsewhere (a pino-pretty header); else the record's ``time``.
+    """
     msg = str(record.get("msg", ""))
     err = record.get("err") or record.get("error")
     lowered = msg.lower()
     session = ctx.session_of(record)
-    if "time" not in record:
-        if err is None and "decrypt" not in lowered and "connection" not in lowered:
-            return None
-        raise TraceError("time: missing")
-    at = parse_time(record["time"])
+    if at is None:
+        if "time" not in record:
+            if err is None and "decrypt" not in lowered and "connection" not in lowered:
+                return None
+            raise TraceError("time: missing")
+        at = parse_time(record["time"])
+    if err is None and _OLD_FAILURE in lowered:
+        # older Baileys: logger.error({ params, trace }, 'failure in decrypting message')
+        err = _first_line(record.get("trace")) or " ".join(str(p) for p in record.get("params") or ()) or msg
     key = record.get("key") if isinstance(record.get("key"), dict) else {}
     assert isinstance(key, dict)
     peer = key.get("participant") or key.get("remoteJid") or record.get("from") or record.get("jid")
+    params = record.get("params")
+    if peer is None and isinstance(params, list) and params and "@" in str(params[0]):
+        peer = params[0]  # older Baileys: params = [jid, ...]
     message_type = record.get("messageType") or record.get("type")
     message_type = message_type if message_type in _MESSAGE_TYPES else None
-    if err is not None or "failed to decrypt" in lowered:
+    if err is not None or "failed to decrypt" in lowered or _OLD_FAILURE in lowered:
         error_text, error_type = _error_parts(err, msg)
         category = classify_texts([error_text, error_type or "", *causes], signal_layer="decrypt" in lowered)
         if not category.is_crypto:
@@ -98,6 +75,50 @@ def pino_event(record: dict[str, Any], causes: list[str], ctx: ReadContext) -> E
         if pattern in lowered:
             return ConnectionChanged(session=session, at=at, open=is_open)
     return None
+
+
+def stub_event(
+    stub: Any, params: Sequence[str], ctx: ReadContext, at: datetime, peer: str | None, message_id: str | None
+) -> DecryptError | None:
+    """A logged message whose ``messageStubType`` is CIPHERTEXT, as the failure it records; else ``None``."""
+    category = classify({"messageStubType": stub, "messageStubParameters": list(params)})
+    if not category.is_crypto:
+        return None
+    return DecryptError(
+        session=ctx.session, at=at, peer=peer, error=params[0] if params else "CIPHERTEXT", message_id=message_id,
+        category=category,
+    )  # fmt: skip
+
+
+def inspect_stub(text: str) -> tuple[Any, list[str], str | None, str | None, int | None] | None:
+    """Node's util.inspect of a message (``{ key: { remoteJid: '...' }, messageStubType: 2, ... }``).
+
+    Returns (stub type, parameters, peer, message id, messageTimestamp) or ``None`` when it holds no stub.
+    """
+    stub = _INSPECT_STUB.search(text)
+    if stub is None:
+        return None
+    params_match = _INSPECT_PARAMS.search(text)
+    params = [_unescape(p) for p in _INSPECT_STRING.findall(params_match[1])] if params_match else []
+    value: Any = int(stub[1]) if stub[1].isdigit() else stub[1].strip("'\"")
+    peer = _INSPECT_FIELD["participant"].search(text) or _INSPECT_FIELD["remoteJid"].search(text)
+    message_id = _INSPECT_FIELD["id"].search(text)
+    stamp = _INSPECT_STAMP.search(text)
+    return (
+        value,
+        params,
+        peer[1] if peer else None,
+        message_id[1] if message_id else None,
+        (int(stamp[1]) if stamp else None),
+    )
+
+
+def _first_line(value: object) -> str:
+    return value.strip().splitlines()[0] if isinstance(value, str) and value.strip() else ""
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\'", "'")
 
 
 def _error_parts(err: object, msg: str) -> tuple[str, str | None]:

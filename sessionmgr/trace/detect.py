@@ -4,23 +4,47 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 from sessionmgr.trace.lines import open_text
+from sessionmgr.trace.logs import LOG_FORMATS, line_kind
 
-__all__ = ["DETECT_LINES", "FORMATS", "Format", "detect_format", "detect_path"]
+__all__ = ["DETECT_LINES", "FORMATS", "Format", "detect_format", "detect_path", "main_kind"]
 
-Format = Literal["auto", "trace", "baileys", "seed"]
-FORMATS: Final = ("auto", "trace", "baileys", "seed")
+Format = Literal["auto", "trace", "seed", "baileys", "pino-pretty", "libsignal", "whatsmeow", "evolution"]
+#: Every format by the name ``--format`` takes: the canonical trace, the seed's, and the operators' logs.
+FORMATS: Final = ("auto", "trace", "seed", *LOG_FORMATS)
 #: How many lines a guess looks at.
 DETECT_LINES: Final = 20
 _SEED_LEVEL: Final = re.compile(r"\[(ERROR|WARN|INFO|DEBUG)\]")
 
 
 def detect_format(first_lines: Iterable[str]) -> Format:
-    """Guess the format from the first lines; ``baileys`` for JSON logs, ``seed`` for the seed's."""
+    """Guess the format from the first lines: ``trace``, ``seed``, else the log kind most of them are.
+
+    Nothing recognisable is guessed ``baileys``. An operators' log is read line by line
+    whatever the guess (auto), so a guess only names the file's main format.
+    """
+    lines = list(first_lines)
+    whole = _whole_file_format(lines)
+    if whole is not None:
+        return whole
+    kinds = Counter(kind for kind in map(line_kind, lines) if kind is not None)
+    return cast(Format, main_kind(kinds) or "baileys")
+
+
+def main_kind(kinds: Counter[str]) -> str | None:
+    """The kind most records are, libsignal's console counting only when alone (it accompanies the others)."""
+    others = Counter({kind: n for kind, n in kinds.items() if kind != "libsignal" and n > 0})
+    if others:
+        return others.most_common(1)[0][0]
+    return "libsignal" if kinds.get("libsignal") else None
+
+
+def _whole_file_format(first_lines: list[str]) -> Format | None:
     for line in first_lines:
         text = line.strip()
         if not text:
@@ -33,10 +57,10 @@ def detect_format(first_lines: Iterable[str]) -> Format:
             if isinstance(record, dict) and str(record.get("schema", "")).startswith("sessionmgr.trace/"):
                 return "trace"
             if isinstance(record, dict) and ("level" in record or "msg" in record):
-                return "baileys"
-        if "Erro de criptografia WhatsApp" in text or _SEED_LEVEL.match(text):
-            return "seed"
-    return "baileys"
+                return None  # an operators' log
+        if "Erro de criptografia WhatsApp" in text or (_SEED_LEVEL.match(text) and line_kind(text) is None):
+            return "seed"  # (a bracketed level alone is also go-libsignal's and whatsmeow's)
+    return None
 
 
 def detect_path(path: str | Path, requested: Format = "auto") -> Format:

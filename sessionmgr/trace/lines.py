@@ -55,9 +55,17 @@ class ReadStats:
     format: str = "auto"
     lines: int = 0
     events: int = 0
+    #: of the events, decryption failures
+    failures: int = 0
     ignored: Counter[str] = field(default_factory=Counter)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     rejected_count: int = 0
+    #: records per kind of line (a file may mix them), collectors' prefixes taken off, events per time quality
+    kinds: Counter[str] = field(default_factory=Counter)
+    prefixes: Counter[str] = field(default_factory=Counter)
+    times: Counter[str] = field(default_factory=Counter)
+    #: the format that would fit, when the one asked for read nothing
+    hint: str | None = None
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected_count += 1
@@ -70,9 +78,21 @@ class ReadStats:
             "format": self.format,
             "lines": self.lines,
             "events": self.events,
-            "ignored": dict(sorted(self.ignored.items())),
+            "failures": self.failures,
+            "ignored": {kind: n for kind, n in sorted(self.ignored.items()) if n},
             "rejected": self.rejected_count,
+            "formats": dict(sorted(self.kinds.items())),
+            "prefixes": dict(sorted(self.prefixes.items())),
+            "times": self.time_summary(),
+            **({"hint": self.hint} if self.hint else {}),
         }
+
+    def time_summary(self) -> str:
+        """``known``, ``time of day``, ``unknown`` (no event had a time: they are in line order), or ``mixed``."""
+        seen = [quality for quality, count in self.times.items() if count > 0]
+        if not seen:
+            return "known"
+        return seen[0] if len(seen) == 1 else "mixed"
 
 
 @dataclass(slots=True)

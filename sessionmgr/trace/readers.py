@@ -1,8 +1,10 @@
 """Streaming readers for captured logs: one :class:`Reader` per input, whatever its format.
 
-The formats live in a module each (``canonical``, ``baileys``, ``seed``); the
-guess is made in ``detect``; the line accounting in ``lines``. This module
-opens the input, picks the format's parser and counts what it yields.
+The whole-file formats live in a module each (``canonical``, ``seed``); operators'
+logs, however they mix, are read line by line by ``logs`` (with ``baileys``,
+``pretty``, ``golang``, ``libsignal_console`` and ``prefixes`` for the kinds of line);
+the guess is made in ``detect``; the line accounting in ``lines``. This module
+opens the input, picks the parser and counts what it yields.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
-from sessionmgr.trace.baileys import read_baileys
+from sessionmgr.events import DecryptError
 from sessionmgr.trace.canonical import read_trace
-from sessionmgr.trace.detect import DETECT_LINES, FORMATS, Format, detect_format
+from sessionmgr.trace.detect import DETECT_LINES, FORMATS, Format, detect_format, main_kind
 from sessionmgr.trace.lines import Located, NumberedLines, Parse, ReadContext, ReadError, ReadStats, open_text
+from sessionmgr.trace.logs import FORMAT_KINDS, LogReader
 from sessionmgr.trace.seed import read_seed
 
 __all__ = [
@@ -23,8 +26,8 @@ __all__ = [
     "open_text",
 ]  # fmt: skip
 
-#: Each format's parser, by the name ``--format`` takes.
-PARSERS: Final[dict[str, Parse]] = {"trace": read_trace, "baileys": read_baileys, "seed": read_seed}
+#: The whole-file formats' parsers; every other format is an operators' log, read by :class:`LogReader`.
+PARSERS: Final[dict[str, Parse]] = {"trace": read_trace, "seed": read_seed}
 
 
 class Reader:
@@ -44,16 +47,20 @@ class Reader:
         session_field: str | None = None,
         strict: bool = False,
         lines: Iterable[str] | None = None,
+        guessed: bool = False,
     ) -> None:
         self.path = str(path)
         self.requested: Format = format
         self.session = session or Path(self.path).name.split(".")[0]
         self.session_field = session_field
         self.strict = strict
+        #: ``format`` is a guess (watch guesses before a live file has lines): read every kind of log line
+        self.guessed = guessed
         # a one-shot iterator (a followed file) is streamed; anything else is kept to re-read
         self._lines: Iterable[str] | None = lines if lines is None or isinstance(lines, Iterator) else list(lines)
         self.stats = ReadStats(self.path)
         self.bytes_read = 0
+        self._head: list[str] = []  # the first lines, to name the format that fits when the asked one read nothing
 
     def detect(self) -> Format:
         """The format this input is in (reading only its first lines)."""
@@ -93,13 +100,44 @@ class Reader:
         fmt = detect_format(head) if self.requested == "auto" else self.requested
         self.stats.format = fmt
         ctx = ReadContext(self.path, self.session, self.stats, self.session_field, self.strict)
-        for located in PARSERS[fmt](self._numbered(_chain(head, handle)), ctx):
+        numbered = self._numbered(_chain(head, handle))
+        if fmt in PARSERS:
+            parsed = PARSERS[fmt](numbered, ctx)
+        else:
+            parsed = LogReader(ctx, None if self.requested == "auto" or self.guessed else fmt).read(numbered)
+        for located in parsed:
             self.stats.events += 1
+            if isinstance(located.event, DecryptError):
+                self.stats.failures += 1
             yield located
+        if fmt not in PARSERS:
+            self.stats.format = main_kind(self.stats.kinds) or (fmt if self.requested != "auto" else "unknown")
+        if self.requested != "auto" and not self.guessed:
+            self.stats.hint = self._hint()
+
+    def _hint(self) -> str | None:
+        """The format that would fit, when the one asked for rejected what the file mostly is."""
+        stats = self.stats
+        if not stats.rejected_count:
+            return None
+        if self.requested in FORMAT_KINDS:
+            main = main_kind(stats.kinds)
+            if main is None or main in FORMAT_KINDS[self.requested]:
+                return None
+            fit = next(name for name, kinds in FORMAT_KINDS.items() if main in kinds)
+        elif stats.events:
+            return None
+        else:
+            fit = detect_format(self._head)
+        if fit == self.requested:
+            return None
+        return f"--format {self.requested} rejected {stats.rejected_count} lines; it looks like --format {fit}"
 
     def _numbered(self, lines: Iterator[str]) -> NumberedLines:
         for number, line in enumerate(lines, 1):
             self.stats.lines = number
+            if number <= DETECT_LINES:
+                self._head.append(line)
             self.bytes_read += len(line)
             yield number, line.rstrip("\r\n")
 
