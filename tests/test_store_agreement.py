@@ -14,7 +14,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from harness.postgres import HOW_TO_RUN, fresh_schema, server_url
-from sessionmgr.store import AuditEntry, MemoryStore, QuarantineEntry, SessionRecord, Status, Store, WriteBatch
+from sessionmgr.store import (
+    AuditEntry,
+    MemoryStore,
+    MessageRecord,
+    QuarantineEntry,
+    SessionRecord,
+    Status,
+    Store,
+    WriteBatch,
+)
 from sessionmgr.store.sqlite import SQLiteStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -41,6 +50,18 @@ audits = st.builds(
     ),
 )
 quarantines = st.builds(QuarantineEntry, at=times, session=sessions, material=st.binary(max_size=64))
+ledger = st.builds(
+    MessageRecord,
+    session=sessions,
+    peer=st.sampled_from(["peer-a", "peer-b"]),
+    message_id=st.sampled_from(["m1", "m2", "M1"]),
+    first_failed_at=times,
+    last_failed_at=times,
+    retries=st.integers(0, 5),
+    outcome=st.one_of(st.none(), st.sampled_from(["resolved_sender", "expired", "lost"])),
+    closed_at=st.one_of(st.none(), times),
+    waited=st.one_of(st.none(), st.floats(0, 1e6)),
+)
 
 
 class StoresAgree(RuleBasedStateMachine):
@@ -68,13 +89,26 @@ class StoresAgree(RuleBasedStateMachine):
 
         return self.loop.run_until_complete(run())
 
+    def both_kw(self, op: str, **kwargs: object) -> tuple[object, object]:
+        async def run() -> tuple[object, object]:
+            return await getattr(self.memory, op)(**kwargs), await getattr(self.sqlite, op)(**kwargs)
+
+        return self.loop.run_until_complete(run())
+
     @rule(
         recs=st.lists(records, max_size=4),
         entries=st.lists(audits, max_size=4),
         quarantine=st.lists(quarantines, max_size=2),
+        messages=st.lists(ledger, max_size=3),
     )
-    def apply(self, recs: list[SessionRecord], entries: list[AuditEntry], quarantine: list[QuarantineEntry]) -> None:
-        self.both("apply", WriteBatch(records=recs, audit=entries, quarantine=quarantine))
+    def apply(
+        self,
+        recs: list[SessionRecord],
+        entries: list[AuditEntry],
+        quarantine: list[QuarantineEntry],
+        messages: list[MessageRecord],
+    ) -> None:
+        self.both("apply", WriteBatch(records=recs, audit=entries, quarantine=quarantine, messages=messages))
 
     @rule(session=sessions, owner=st.sampled_from(["a", "b"]), now=times, hold=st.integers(0, 600))
     def claim(self, session: str, owner: str, now: datetime, hold: int) -> None:
@@ -91,6 +125,11 @@ class StoresAgree(RuleBasedStateMachine):
         for op, args in (("records", ()), ("audit", ()), ("audit", ("s2",)), ("quarantined", ()), ("load", ("s1",))):
             memory, sqlite = self.both(op, *args)
             assert memory == sqlite, op
+        memory, durable = self.both("messages")
+        assert memory == durable, "messages"
+        since = T0 + timedelta(seconds=5000)
+        memory, durable = self.both_kw("messages", since=since)
+        assert memory == durable, "messages since"
 
     def teardown(self) -> None:
         self.loop.run_until_complete(self.sqlite.close())
