@@ -150,7 +150,6 @@ def test_a_paused_worker_is_fenced_off(url: str, tmp_path: Path) -> None:
             assert [r for r in after[0] if r.session == s] == [r for r in before[0] if r.session == s], s
             assert [e for e in after[1] if e.session == s] == [e for e in before[1] if e.session == s], s
             assert [q for q in after[2] if q.session == s] == [q for q in before[2] if q.session == s], s
-        assert {s for s, (owner, _) in leases(db).items() if owner == "B"} >= taken
         check_store(db, TAKEOVER)
         refused += len(set(json.loads(out)["fenced"]) & taken)
     assert refused > 0  # A did try, and was refused
