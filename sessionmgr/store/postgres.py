@@ -203,6 +203,8 @@ class PostgresStore:
             lease, held = leases.get(session), self._held.get(session)
             if held is not None and (lease is None or lease[:2] != held):
                 refused.add(session)  # it changed hands since we claimed it: fenced off
+            elif now is not None and lease is not None and lease[0] == self.owner and lease[2] >= now + self.lease / 2:
+                taken[session] = (lease[0], lease[1])  # ours, and not half run out: no need to renew yet
             elif self.owner is not None and now is not None:
                 epoch = _take(db, session, self.owner, lease, now, now + self.lease)
                 if epoch is None:
