@@ -147,10 +147,17 @@ async def replay(
     count = 0
     # On the virtual loop, quiet stretches between events need no loop iteration at all.
     skip = getattr(loop, "advance_to", None)
+    # An event whose line printed no time is placed at least one health window after the previous
+    # such event: the log does not say they came close together, so no health transition is claimed
+    # from them (the report's input rows say ``times: unknown``).
+    untimed_floor = 0.0
     async with manager:
         for item in located:
             event = item.event
             target = item.offset if item.offset is not None else (event.at - epoch).total_seconds()
+            if item.untimed:
+                target = max(target, untimed_floor)
+                untimed_floor = target + policy.window
             if event.decision:
                 continue  # the manager makes its own; recorded failures were scanned up front
             delay = target - loop.time()
@@ -163,6 +170,20 @@ async def replay(
         await asyncio.sleep(policy.window if tail is None else tail)
         await manager.drain()
     return ReplayRun(recorder, events, backend)
+
+
+#: Rungs whose outcome a captured log cannot show: the replay decides them but cannot say how they ended.
+CANNOT_JUDGE: list[dict[str, str]] = [
+    {
+        "rung": "phone",
+        "why": "a log records no answers from the user's phone: messages the phone might have resolved "
+        "end as expired in a replay",
+    },
+    {
+        "rung": "retry_receipts",
+        "why": "a log records whether a resend decrypted, not whether our receipt (or its keys) caused it",
+    },
+]
 
 
 def _first(items: Iterator[Located]) -> tuple[Located | None, Iterator[Located]]:
@@ -187,7 +208,12 @@ def run_replay(
         epoch -= timedelta(seconds=first.offset)  # the trace's own origin
     outcomes = RecordedOutcomes.scan(readers, epoch)
     policy = policy or Policy()
-    source = {"kind": "replay", "files": [r.path for r in readers], "policy": policy.to_dict()}
+    source = {
+        "kind": "replay",
+        "files": [r.path for r in readers],
+        "policy": policy.to_dict(),
+        "cannot_judge": CANNOT_JUDGE,
+    }
     # log-record times follow the trace's own clock, where freezegun (the harness extra) is there
     freeze = importlib.util.find_spec("freezegun") is not None
     with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=epoch, freeze_wall_clock=freeze)) as runner:

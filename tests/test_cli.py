@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from sessionmgr.cli import main
+from sessionmgr.store import AuditEntry, SessionRecord, WriteBatch, open_store
 
 FAST = ["--sessions", "3", "--peers", "5", "--hours", "2"]
 
@@ -74,3 +77,29 @@ def test_status_of_a_missing_store_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["status", "--store", str(missing)])
     assert result.exit_code == 2 and "no store at" in result.output
     assert not missing.exists()
+
+
+def test_status_decisions_line_up_with_long_names(tmp_path: Path) -> None:
+    """Latest decisions keep their columns aligned when a session name or an advised kind is long."""
+    db = tmp_path / "s.db"
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    entries = [
+        AuditEntry(at=at, session="bot-01", kind="peer_reset", detail={"peer": "p1"}),
+        AuditEntry(at=at, session="customer-support-eu-7", kind="regeneration_succeeded",
+                   detail={"attempts": 1, "advised": True}),
+    ]  # fmt: skip
+
+    async def fill() -> None:
+        store = open_store(str(db))
+        batch = WriteBatch(records=[SessionRecord(session="bot-01"), SessionRecord(session="customer-support-eu-7")],
+                           audit=entries)  # fmt: skip
+        await store.apply(batch)
+        await store.close()
+
+    asyncio.run(fill())
+    result = CliRunner().invoke(main, ["status", "--store", str(db)])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("  2026-")]
+    assert len(rows) == 2
+    assert rows[0].index("peer_reset") == rows[1].index("regeneration_succeeded (advised)")
+    assert rows[0].index("peer=p1") == rows[1].index("attempts=1")

@@ -197,3 +197,81 @@ def test_a_live_stream_reads_every_kind_of_line_whatever_was_guessed() -> None:
     got = [(e.message_id, e.category) for e in failures([located.event for located in reader])]
     assert got == [(m, c) for m, c, _ in FULL_LOG_FAILURES]
     assert reader.stats.hint is None
+
+
+# Each collector's prefix, as its own format writes it, before a real pino line from the samples:
+# kubectl logs --prefix "[pod/<pod>/<container>] ", stern's default template "{{.PodName}} {{.ContainerName}} ",
+# docker logs -t / kubectl --timestamps RFC 3339 with nanoseconds, journalctl -o short-iso, pm2, compose v1.
+PREFIXES = [
+    ("kubectl", "[pod/bot-7c9f/bot] "),
+    ("stern", "bot-7c9f-x4 bot "),
+    ("iso", "2026-01-05T09:30:03.500000000Z "),
+    ("journal", "2026-01-05T09:30:03+0000 bot-host node[4242]: "),
+    ("pm2", "12|whatsapp-bot  | "),
+    ("compose", "bot_1  | "),
+]
+
+
+@pytest.mark.parametrize(("kind", "prefix"), PREFIXES, ids=[kind for kind, _ in PREFIXES])
+def test_each_collector_prefix_is_taken_off(kind: str, prefix: str) -> None:
+    """A real pino failure line behind each collector's prefix reads as the same failure, the prefix counted."""
+    line = next(text for text in (SAMPLES / "baileys-pino.jsonl").read_text().splitlines() if "MSG00004" in text)
+    reader = Reader("bot.log", lines=[prefix + line])
+    assert [(e.message_id, e.category) for e in failures([located.event for located in reader])] == [
+        ("MSG00004", C.NO_SESSION)
+    ]
+    assert dict(reader.stats.prefixes) == {kind: 1}
+
+
+def test_logfmt_layouts_the_old_epoch_header_and_a_csv_header() -> None:
+    """key=value lines (whole, or after a pretty header), pino-pretty's older ``[epoch] LEVEL:`` and a CSV header."""
+    lines = [
+        "time,message",
+        'level=error time=1767605404000 msg="failed to decrypt message" key.remoteJid=' + PEER
+        + ' key.id=MSG1 err.type=PreKeyError err.message="Invalid PreKey ID"',
+        '[09:30:05.000] ERROR (4242): failed to decrypt message key.id=MSG2 err.message="Bad MAC"',
+        "[1767605406000] ERROR: failed to decrypt message",
+    ]  # fmt: skip
+    reader = Reader("bot.log", lines=lines)
+    got = [(e.message_id, e.peer, e.category) for e in failures([located.event for located in reader])]
+    assert got == [("MSG1", PEER, C.PREKEY), ("MSG2", None, C.BAD_MAC), (None, None, C.DECRYPT_FAILED)]
+    assert reader.stats.ignored["csv header"] == 1 and reader.stats.rejected_count == 0
+
+
+def wrap(lines: list[str], width: int = 80) -> list[str]:
+    """Lines as a terminal hard-wraps them at ``width`` columns."""
+    return [line[i : i + width] for line in lines for i in range(0, max(len(line), 1), width)]
+
+
+@pytest.mark.parametrize("name", ["libsignal-console.log", "whatsmeow-stdout.log", "zerolog-console.log"])
+def test_text_lines_hard_wrapped_at_80_columns_read_as_unwrapped(name: str) -> None:
+    """Text lines cut at 80 columns are glued back: the same failures, with the full error and cause texts."""
+    lines = (SAMPLES / name).read_text().splitlines()
+    assert any(len(line) > 80 for line in lines)
+    plain = failures([located.event for located in Reader("bot.log", lines=lines)])
+    reader = Reader("bot.log", lines=wrap(lines))
+    wrapped = failures([located.event for located in reader])
+    assert [(e.category, e.error, e.causes, e.message_id) for e in wrapped] == [
+        (e.category, e.error, e.causes, e.message_id) for e in plain
+    ]
+    assert reader.stats.rejected_count == 0
+
+
+def test_replay_names_the_format_that_fits_a_file_read_in_the_wrong_one() -> None:
+    """replay --format baileys on a pino-pretty file says which --format would read it."""
+    result = CliRunner().invoke(cli, ["replay", "-q", "--format", "baileys", str(SAMPLES / "pretty-utc-iso.log")])
+    assert "it looks like --format pino-pretty" in result.output
+
+
+def test_an_untimed_log_claims_no_health_transition() -> None:
+    """Ten Bad MAC blocks with no time: the replay does not say they fell in one window and made the session unhealthy."""
+    from harness.replay import run_replay
+    from sessionmgr import HealthChanged
+
+    block = (SAMPLES / "libsignal-console.log").read_text().splitlines()[:7]
+    reader = Reader("bot.log", lines=[line + "\n" for line in block * 10])
+    result = run_replay([reader], keep_events=True)
+    errors = [e for e in result.events or [] if isinstance(e, DecryptError)]
+    assert len(errors) == 10 and all(e.category is C.BAD_MAC for e in errors)
+    assert [e for e in result.events or [] if isinstance(e, HealthChanged)] == []
+    assert result.report["input"]["files"][0]["times"] == "unknown"

@@ -145,3 +145,15 @@ def test_canonical_trace_errors_name_the_field() -> None:
         "session: missing",
         "kind: unknown event kind 'teleport'",
     ]
+
+
+def test_detect_names_each_operators_format() -> None:
+    """A file's first lines name its main format; libsignal's console counts only when alone."""
+    assert detect_format(["[09:30:00.000] INFO (4242): opened connection to WA"]) == "pino-pretty"
+    assert detect_format(["Failed to decrypt message with any known session..."]) == "libsignal"
+    assert detect_format(["09:30:00.000 [Client INFO] Successfully authenticated"]) == "whatsmeow"
+    assert detect_format(['{"level":"info","time":"2026-01-05T09:30:00Z","message":"Successfully authenticated"}']) == (
+        "whatsmeow"
+    )
+    assert detect_format(["[ERROR] 2026-01-05T09:30:03Z SessionCipher.go ▶  mismatching MAC"]) == "whatsmeow"
+    assert detect_format(["0|bot  | " + BAILEYS[0], "Session error:Error: Bad MAC Error: Bad MAC"]) == "baileys"

@@ -120,3 +120,15 @@ def test_scrubber_is_consistent_and_keeps_error_texts() -> None:
     assert out["key"]["remoteJid"] == f"{fake}@s.whatsapp.net"
     assert out["err"]["message"] == f"No session for: {fake}"
     assert scrubber.text("pubKey: <Buffer 05 1a 2b>") == "pubKey: <Buffer redacted>"
+
+
+def test_a_replay_report_says_which_rungs_a_log_cannot_judge(tmp_path: Path) -> None:
+    """A log holds no phone answers: the replay report names the phone rung as not judged, in JSON and text."""
+    result = CliRunner().invoke(
+        main, ["replay", "-q", "examples/bot-01.baileys.log", "--json", str(tmp_path / "r.json")]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [limit["rung"] for limit in report["source"]["cannot_judge"]] == ["phone", "retry_receipts"]
+    shown = CliRunner().invoke(main, ["replay", "examples/bot-01.baileys.log"])
+    assert "not judged" in shown.output and "phone" in shown.output

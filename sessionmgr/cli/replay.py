@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sessionmgr.cli.console import show
 from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_store_option, reading_options, write
 from sessionmgr.cli.progress import bytes_bar
 from sessionmgr.policy import Policy, PolicyError
 from sessionmgr.report.builder import build_report
 from sessionmgr.report.compare import what_if_row
 from sessionmgr.report.html import render_html
-from sessionmgr.report.text import render_text, what_if_table
+from sessionmgr.report.text import summary
 from sessionmgr.trace.readers import Reader, ReadError
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def replay(
     from harness.replay import run_replay
 
     candidates = policies_to_compare(policies, sweep)
-    show = not quiet and json_out != "-"
+    visible = not quiet and json_out != "-"
     if store_url is not None and len(candidates) > 1:
         raise click.UsageError("--store keeps one policy's decisions: drop --store to compare policies")
     results: list[tuple[str, ReplayResult]] = []
@@ -93,7 +94,7 @@ def replay(
         total = sum(p.stat().st_size for p in paths)
         store = open_store_option(store_url)
         try:
-            with bytes_bar(f"replaying ({name})" if show else None, readers, total) as progress:
+            with bytes_bar(f"replaying ({name})" if visible else None, readers, total) as progress:
                 result = run_replay(readers, policy=policy, tail=tail, store=store, progress=progress)
         except ReadError as exc:
             raise click.ClickException(str(exc)) from None
@@ -106,14 +107,17 @@ def replay(
         report = build_report(results[0][1].parts, what_if=rows)
     if json_out:
         write(json_out, json.dumps(report, indent=2), "JSON report")
+    # with --policy or --sweep, say which policy the summary and the page are from
+    named = results[0][0] if policies or sweep else None
     if html_out:
-        write(html_out, render_html(report), "HTML report")
+        write(html_out, render_html(report, policy=named), "HTML report")
     if not quiet:
-        out = [render_text(report)]
-        if len(results) > 1:
-            out.append(what_if_table(report["what_if"]))
-        click.echo("\n".join(out), err=json_out == "-")
-    unread = unread_files(report.get("input", {}).get("files", []))
+        show(summary(report, policy=named), err=json_out == "-")
+    files = report.get("input", {}).get("files", [])
+    unread = unread_files(files)
+    for row in files:
+        if row.get("hint") and not any(str(row.get("file")) in warning for warning in unread):
+            click.secho(f"sessionmgr replay: {row.get('file')}: {row['hint']}", err=True, fg="yellow")
     for warning in unread:
         click.secho(f"sessionmgr replay: {warning}", err=True, fg="red", bold=True)
     if unread and not allow_empty:

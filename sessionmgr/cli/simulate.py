@@ -11,13 +11,14 @@ from typing import Any
 
 import click
 
+from sessionmgr.cli.console import show
 from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_out, open_store_option, write
-from sessionmgr.cli.progress import FractionDone, fraction_bar
+from sessionmgr.cli.progress import EventCounter, FractionDone, fraction_bar
 from sessionmgr.events import Event
 from sessionmgr.report.builder import build_report
 from sessionmgr.report.compare import comparison
 from sessionmgr.report.html import render_html
-from sessionmgr.report.text import render_text
+from sessionmgr.report.text import summary
 
 __all__ = ["simulate"]
 
@@ -125,7 +126,7 @@ def simulate(
         manager=not no_manager,
         baseline="ours" if baseline == "all" else baseline,
     )
-    show = not quiet and json_out != "-"
+    visible = not quiet and json_out != "-"
     store = open_store_option(store_url)
     subscribers: list[Callable[[Event], None]] = []
     with contextlib.ExitStack() as stack:
@@ -135,7 +136,10 @@ def simulate(
             handle = stack.enter_context(open_out(trace_out, "trace"))
             subscribers.append(TraceWriter(handle, config.pseudonymizer(), source={"source": config.source()}))
         try:
-            with fraction_bar("simulating" if show else None) as progress:
+            counter = EventCounter()
+            with fraction_bar("simulating" if visible else None, counter) as progress:
+                if progress is not None:
+                    subscribers.append(counter)
                 result = run_simulation_result(config, progress=progress, store=store, subscribers=tuple(subscribers))
         finally:
             close_store(store)
@@ -147,7 +151,7 @@ def simulate(
     if (compare or baseline == "all") and config.recovery != "none":
 
         def bar(recovery: str) -> contextlib.AbstractContextManager[FractionDone | None]:
-            return fraction_bar(f"same seed, {recovery}" if show else None)
+            return fraction_bar(f"same seed, {recovery}" if visible else None)
 
         runs = run_comparison(config, progress=bar, done={config.recovery: result})
         rows = [comparison_row(run) for run in runs.values()]
@@ -160,7 +164,7 @@ def simulate(
     if html_out:
         write(html_out, render_html(report, compare=without), "HTML report")
     if not quiet:
-        click.echo(render_text(report, compare=without), err=json_out == "-")
+        show(summary(report, compare=without), err=json_out == "-")
         if rows:
             click.echo(baseline_table(rows), err=json_out == "-")
 

@@ -81,10 +81,15 @@ def status(store_url: str, audit_count: int, as_json: bool) -> None:
         click.echo(click.style(line, fg=colour) if colour else line)
     if latest:
         click.echo(f"\nlatest decisions ({len(latest)} of {len(audit)}):")
-        for entry in latest:
-            detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items() if k != "advised")
-            kind = f"{entry.kind} (advised)" if entry.detail.get("advised") else entry.kind
-            click.echo(f"  {_short(entry.at)}  {entry.session:<10} {kind:<24} {detail}")
+        lines = [
+            (_short(entry.at), entry.session, f"{entry.kind} (advised)" if entry.detail.get("advised") else entry.kind,
+             ", ".join(f"{k}={v}" for k, v in entry.detail.items() if k != "advised"))
+            for entry in latest
+        ]  # fmt: skip
+        # columns as wide as their longest cell, so long session names and advised kinds stay aligned
+        session_w, kind_w = max(len(line[1]) for line in lines), max(len(line[2]) for line in lines)
+        for at, name, kind, detail in lines:
+            click.echo(f"  {at}  {name:<{session_w}}  {kind:<{kind_w}}  {detail}".rstrip())
         if any(entry.detail.get("advised") for entry in audit):
             # an advisory manager (sessionmgr watch) decides but never acts; its counts above include what it advised
             click.echo("(advised): decided by an advisory manager and not carried out; the counts above include them")

@@ -94,6 +94,9 @@ def build_report(
     }
     if parts.delivery is not None:
         report["delivery"] = parts.delivery
+    messages = recorder.messages
+    if messages is not None:
+        report["messages"] = messages
     report["timeline"] = recorder.timeline
     if comparison is not None:
         report["comparison"] = comparison

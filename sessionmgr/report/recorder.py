@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Any, Final
 
 from sessionmgr.events import (
+    MESSAGE_OUTCOMES,
     AlertFired,
     AlertResolved,
     ConnectionChanged,
     DecryptError,
     Event,
     HealthChanged,
+    MessageOutcome,
     RegenerationFailed,
     RegenerationSucceeded,
     SessionCleaned,
@@ -66,6 +68,8 @@ class ReportRecorder:
         self._first_at: datetime | None = None
         self._last_at: datetime | None = None
         self._last_t = origin
+        self._outcomes: Counter[str] = Counter()
+        self._waited: dict[str, list[float]] = {}  # per outcome: [sum, max]
 
     @property
     def timeline(self) -> dict[str, Any]:
@@ -86,6 +90,22 @@ class ReportRecorder:
             "from": iso(self._first_at) if self._first_at else None,
             "to": iso(self._last_at) if self._last_at else None,
             "seconds": round(self._last_t - self.origin, 3),
+        }
+
+    @property
+    def messages(self) -> dict[str, Any] | None:
+        """What became of each undecryptable message, or ``None`` when no outcome was reported."""
+        if not self._outcomes:
+            return None
+        return {
+            "outcomes": {
+                o: self._outcomes.get(o, 0)
+                for o in (*MESSAGE_OUTCOMES, *sorted(set(self._outcomes) - set(MESSAGE_OUTCOMES)))
+            },
+            "waited_s": {
+                o: {"mean": round(w[0] / self._outcomes[o], 3), "max": round(w[1], 3)}
+                for o, w in sorted(self._waited.items())
+            },
         }
 
     def __call__(self, event: Event) -> None:
@@ -123,6 +143,11 @@ class ReportRecorder:
                 down = self._timeline.down.get(event.session)
                 if down and down[-1][1] is None:
                     down[-1][1] = round(rel, 3)
+        elif isinstance(event, MessageOutcome):
+            self._outcomes[event.outcome] += 1
+            waited = self._waited.setdefault(event.outcome, [0.0, 0.0])
+            waited[0] += event.waited
+            waited[1] = max(waited[1], event.waited)
         elif isinstance(event, AlertFired):
             entry = {
                 "rule": event.rule,

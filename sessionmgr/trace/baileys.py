@@ -12,7 +12,7 @@ from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event
 from sessionmgr.trace.codec import TraceError, parse_time
 from sessionmgr.trace.lines import ReadContext
 
-__all__ = ["inspect_stub", "pino_event", "stub_event"]
+__all__ = ["inspect_stub", "pino_event", "stub_event", "stub_fields"]
 
 _CONNECTION_TEXTS: Final = (
     ("opened connection to wa", True),
@@ -88,6 +88,17 @@ def stub_event(
         session=ctx.session, at=at, peer=peer, error=params[0] if params else "CIPHERTEXT", message_id=message_id,
         category=category,
     )  # fmt: skip
+
+
+def stub_fields(record: dict[str, Any]) -> tuple[Any, list[str], str | None, str | None, int | None]:
+    """A logged message's (stub type, parameters, peer, message id, messageTimestamp), as :func:`inspect_stub`."""
+    key = record.get("key") if isinstance(record.get("key"), dict) else {}
+    assert isinstance(key, dict)
+    stamp = record.get("messageTimestamp")
+    params = [str(p) for p in record.get("messageStubParameters") or []]
+    peer = key.get("participant") or key.get("remoteJid")
+    return (record.get("messageStubType"), params, str(peer) if peer else None,
+            str(key["id"]) if key.get("id") else None, stamp if isinstance(stamp, int) else None)  # fmt: skip
 
 
 def inspect_stub(text: str) -> tuple[Any, list[str], str | None, str | None, int | None] | None:

@@ -25,7 +25,7 @@ from typing import Final
 from sessionmgr.classify import classify_texts
 from sessionmgr.events import DecryptError, Event
 from sessionmgr.trace.lines import Located, ReadContext
-from sessionmgr.trace.times import NOMINAL_DAY, TimeQuality
+from sessionmgr.trace.times import NOMINAL_DAY, UNKNOWN, TimeQuality
 
 __all__ = ["CAUSE_HORIZON", "Block", "EventQueue"]
 
@@ -59,7 +59,7 @@ class EventQueue:
 
     def emit(self, number: int, event: Event, quality: TimeQuality) -> None:
         self.ctx.stats.times[quality] += 1
-        self.items.append(Located(event, self.ctx.path, number))
+        self.items.append(Located(event, self.ctx.path, number, untimed=quality == UNKNOWN))
 
     def hold(self, block: Block) -> None:
         self.items.append(block)
@@ -132,4 +132,4 @@ class EventQueue:
             session=self.ctx.session, at=block.at, error=error, error_type=error_type, causes=tuple(block.causes),
             category=classify_texts([error, *block.causes], signal_layer=True),
         )  # fmt: skip
-        return Located(event, self.ctx.path, block.line)
+        return Located(event, self.ctx.path, block.line, untimed=block.quality == UNKNOWN)

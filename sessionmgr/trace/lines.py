@@ -45,6 +45,8 @@ class Located:
     line: int
     #: precise seconds since the trace's origin, when the trace carries them
     offset: float | None = None
+    #: the line printed no time: ``event.at`` is borrowed from a later line (or a nominal day)
+    untimed: bool = False
 
 
 @dataclass(slots=True)

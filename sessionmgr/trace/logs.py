@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections import deque
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Final
 
 from sessionmgr.events import DecryptError
-from sessionmgr.trace.baileys import inspect_stub, pino_event, stub_event
+from sessionmgr.trace.baileys import inspect_stub, pino_event, stub_event, stub_fields
 from sessionmgr.trace.causes import Block, EventQueue
 from sessionmgr.trace.codec import TraceError
 from sessionmgr.trace.evolution import EvolutionLine, evolution_event, parse_evolution
@@ -34,7 +35,8 @@ from sessionmgr.trace.golang import (
 )  # fmt: skip
 from sessionmgr.trace.libsignal_console import console_line
 from sessionmgr.trace.lines import Located, NumberedLines, ReadContext
-from sessionmgr.trace.multiline import JsonRecord, start_record
+from sessionmgr.trace.logfmt import logfmt_record
+from sessionmgr.trace.multiline import JsonRecord, start_record, unwrap
 from sessionmgr.trace.prefixes import strip_prefix
 from sessionmgr.trace.pretty import PrettyHeader, block_fields, is_field_line, parse_header
 from sessionmgr.trace.times import NOMINAL_DAY, UNKNOWN, DayRoller, TimeQuality, read_time
@@ -51,6 +53,7 @@ FORMAT_KINDS: Final[dict[str, frozenset[str]]] = {
 }
 LOG_FORMATS: Final = tuple(FORMAT_KINDS)
 _BLOCK_START: Final = "Failed to decrypt message with any known session"
+_CSV_HEADER: Final = re.compile(r'^"?[A-Za-z_][\w .@-]*"?(?:,"?[A-Za-z_][\w .@-]*"?)+$')
 _UNKNOWN_LINE: Final = "not a line of any known log format (pino JSON or pretty, libsignal, whatsmeow, Evolution API)"
 
 
@@ -100,17 +103,20 @@ class LogReader:
         self.recent_ids: deque[str] = deque(maxlen=64)
 
     def read(self, lines: NumberedLines) -> Iterator[Located]:
-        for number, raw in lines:
-            text, prefix_time, prefix = strip_prefix(raw)
-            if prefix is not None:
-                self.ctx.stats.prefixes[prefix] += 1
-            if self.pending is None or not self._continue(text, len(raw)):
-                self._line(number, text, prefix_time, len(raw))
-            self.out.line_read()
+        for number, raw in unwrap(lines, self.ctx, _continues_wrap):
+            self._physical_line(number, raw)
             yield from self.out.drain()
         if self.pending is not None:
             self._close_pending()
         yield from self.out.finish()
+
+    def _physical_line(self, number: int, raw: str) -> None:
+        text, prefix_time, prefix = strip_prefix(raw)
+        if prefix is not None:
+            self.ctx.stats.prefixes[prefix] += 1
+        if self.pending is None or not self._continue(text, len(raw)):
+            self._line(number, text, prefix_time, len(raw))
+        self.out.line_read()
 
     # --- times and kinds --------------------------------------------------------------------
 
@@ -155,8 +161,19 @@ class LogReader:
         elif not first.isspace() and (dump := undecryptable_dump(text)) is not None:
             if self._admit(number, "whatsmeow"):
                 self._dump(number, dump, prefix_time)
+        elif number == 1 and _CSV_HEADER.match(text):
+            self.ctx.ignore("csv header")
+        elif first == "l" or first == "t":
+            self._logfmt_line(number, text, prefix_time)
         else:
             self._console_line(number, text, prefix_time)
+
+    def _logfmt_line(self, number: int, text: str, prefix_time: str | None) -> None:
+        record = logfmt_record(text)
+        if record is None:
+            self._console_line(number, text, prefix_time)
+        elif self._admit(number, "baileys"):
+            self._pino(number, record, None, UNKNOWN)
 
     def _console_line(self, number: int, text: str, prefix_time: str | None) -> None:
         kind, cause = console_line(text)
@@ -204,14 +221,7 @@ class LogReader:
         if not self._admit(number, "baileys"):
             return
         if "messageStubType" in record:
-            key = record.get("key") if isinstance(record.get("key"), dict) else {}
-            assert isinstance(key, dict)
-            stamp = record.get("messageTimestamp")
-            params = [str(p) for p in record.get("messageStubParameters") or []]
-            peer = key.get("participant") or key.get("remoteJid")
-            self._stub(number, record["messageStubType"], params, str(peer) if peer else None,
-                       str(key["id"]) if key.get("id") else None, stamp if isinstance(stamp, int) else None,
-                       prefix_time)  # fmt: skip
+            self._stub(number, *stub_fields(record), prefix_time)
             return
         self._pino(number, record, None, UNKNOWN)
 
@@ -335,6 +345,17 @@ class LogReader:
         if block is not None:
             self.out.claim(block)
         self.out.emit(number, event, quality)
+
+
+def _continues_wrap(raw: str) -> bool:
+    """Whether a line after a full-width one is its rest: not blank, not indented, not a line of its own.
+
+    One leading space is a cut before a word; more is indentation (a stack frame, a pretty field).
+    """
+    indented = raw[:1].isspace() and (raw[:1] != " " or raw[1:2].isspace())
+    if not raw.strip() or indented or strip_prefix(raw)[2] is not None:
+        return False
+    return line_kind(raw) is None and parse_whatsmeow_failure(raw) is None
 
 
 def _is_failure(record: dict[str, Any]) -> bool:

@@ -11,10 +11,13 @@ ends a record that never closed.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-__all__ = ["MAX_RECORD_LINES", "WRAP_WIDTHS", "JsonRecord", "depth", "start_record"]
+from sessionmgr.trace.lines import NumberedLines, ReadContext
+
+__all__ = ["MAX_RECORD_LINES", "WRAP_WIDTHS", "JsonRecord", "depth", "start_record", "unwrap"]
 
 #: A multi-line record longer than this is rejected rather than read on.
 MAX_RECORD_LINES: Final = 2000
@@ -95,3 +98,30 @@ def depth(text: str) -> int:
         elif char in "}]":
             opened -= 1
     return opened
+
+
+def unwrap(lines: NumberedLines, ctx: ReadContext, continues: Callable[[str], bool]) -> NumberedLines:
+    """Text lines a terminal cut at its width, glued back (JSON records are glued by :class:`JsonRecord`).
+
+    A line exactly a wrap width long waits for the next; ``continues`` says whether
+    that one is its rest (then counted as a ``hard-wrapped line``) or a line of its own.
+    """
+    held: tuple[int, str] | None = None
+    for number, raw in lines:
+        if held is not None:
+            if continues(raw):
+                ctx.ignore("hard-wrapped line")
+                held = (held[0], held[1] + raw)
+                if len(raw) in WRAP_WIDTHS:
+                    continue
+                yield held
+                held = None
+                continue
+            yield held
+            held = None
+        if len(raw) in WRAP_WIDTHS and raw[:1] != "{":
+            held = (number, raw)
+            continue
+        yield number, raw
+    if held is not None:
+        yield held

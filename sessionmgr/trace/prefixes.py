@@ -23,10 +23,10 @@ _PREFIX: Final = re.compile(
     r"^(?:"
     r"(?P<pm2>\d+\|[^|\n]{1,80}?\s*\| ?)"
     r"|(?P<csv>(?P<csvtime>\d{13}|\d{4}-\d\d-\d\d[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d)?),(?=.))"
+    r"|(?P<journal>(?P<jtime>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4}) \S+ [^\s:\[]+(?:\[\d+\])?: )"
     r"|(?P<iso>(?P<isotime>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))"
     r":? (?!(?:TRC|DBG|INF|WRN|ERR|FTL|PNC) ))"
     r"|(?P<syslog>(?P<systime>" + _MONTH + r" [ \d]\d \d\d:\d\d:\d\d) \S+ [^\s:\[]+(?:\[\d+\])?: )"
-    r"|(?P<journal>(?P<jtime>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4}) \S+ [^\s:\[]+(?:\[\d+\])?: )"
     r"|(?P<kubectl>\[pod/[^\]\s]+\] )"
     r"|(?P<compose>[A-Za-z0-9][\w.-]*\s*\| ?)"
     r"|(?P<stern>[a-z0-9][a-z0-9.-]*-[a-z0-9]+ [a-z0-9][a-z0-9-]* (?=[{\[]))"
@@ -52,7 +52,7 @@ def strip_prefix(line: str) -> tuple[str, str | None, str | None]:
         if match is None:
             break
         groups = match.groupdict()
-        found = next(name for name in ("pm2", "csv", "iso", "syslog", "journal", "kubectl", "compose", "stern")
+        found = next(name for name in ("pm2", "csv", "journal", "iso", "syslog", "kubectl", "compose", "stern")
                      if groups[name] is not None)  # fmt: skip
         kind = kind or found
         time = time or next((groups[g] for g in _TIME_GROUPS if groups[g]), None)

@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any, Final
 
+from sessionmgr.trace.logfmt import logfmt_fields
+
 __all__ = ["PrettyHeader", "block_fields", "is_field_line", "parse_header"]
 
 _HEADER: Final = re.compile(
@@ -52,6 +54,8 @@ def parse_header(text: str) -> PrettyHeader | None:
             if isinstance(parsed, dict):
                 fields, msg = parsed, msg[:start]
             break
+    elif "=" in msg:
+        msg, fields = logfmt_fields(msg)  # a key=value (logfmt-like) single-line layout
     return PrettyHeader(match["time"], match["level"], msg, fields)
 
 
