@@ -7,6 +7,7 @@ writes nothing more about the sessions taken from it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -98,9 +99,13 @@ def test_either_worker_sigkilled_at_every_point(url: str, tmp_path: Path, measur
     server = server_url()
     assert server is not None
     takeovers = 0
-    for kill_at in range(1, points + 1):
+    # Until a run ends before its kill point: how many points a run passes varies by a few (what a
+    # broken session's repeated errors find in the write-behind store depends on real query timing).
+    for kill_at in itertools.count(1):
         db, clock = fresh_schema(server, "crash"), tmp_path / f"kill-{kill_at}.clock"
         first = worker(db, clock, "A", "--kill-at", str(kill_at))
+        if first.returncode == 0 and kill_at > points * 0.8:
+            break
         assert first.returncode == -signal.SIGKILL, (kill_at, first.stderr)
         before, held, waiting = last_time(db, clock), leases(db), pending(db)
         last = "B"
@@ -114,7 +119,7 @@ def test_either_worker_sigkilled_at_every_point(url: str, tmp_path: Path, measur
         if kill_at % 3 != 0:
             takeovers += check_failover(db, before, held, waiting)
     assert takeovers > 0
-    measured.append({"postgres_kill_points": points, "postgres_takeovers": takeovers})
+    measured.append({"postgres_kill_points": kill_at - 1, "postgres_takeovers": takeovers})
 
 
 def test_a_paused_worker_is_fenced_off(url: str, tmp_path: Path) -> None:
