@@ -27,7 +27,7 @@ from harness.world import SimWorld
 from harness.world_backend import WorldBackend
 from sessionmgr.backend import BackendError
 from sessionmgr.categories import Category
-from sessionmgr.events import DecryptError, DecryptOk, Event
+from sessionmgr.events import DecryptError, DecryptOk, Event, PhoneAnswered
 
 __all__ = ["BASELINES", "BaileysDefaults", "Driver", "WhatsmeowDefaults"]
 
@@ -154,8 +154,10 @@ class BaileysDefaults:
     def observe(self, event: Event) -> None:
         if isinstance(event, DecryptOk) and event.message_id is not None:
             self._cancel_phone(event.message_id)  # messages-recv.ts L1734-L1736
-            if event.message_type == "phone":
-                self._placeholder.discard(event.message_id)  # process-message.ts L478-L482
+        elif isinstance(event, PhoneAnswered):
+            # the answer clears the dedup entry (process-message.ts L478-L482); it arrives as a message of
+            # its own id, so it does not cancel the original's 3 s timer
+            self._placeholder.discard(event.message_id)
         elif isinstance(event, DecryptError) and event.peer is not None and event.message_id is not None:
             if event.category is Category.UNAVAILABLE:
                 self._placeholder_resend(event.session, event.peer, event.message_id)  # L1634-L1695
@@ -185,7 +187,8 @@ class BaileysDefaults:
         if not self.actions.connected(session):  # L1715-L1718
             return
         if self._count(message_id) >= BAILEYS_MAX_RETRIES:
-            self._counters.pop(message_id, None)  # markRetryFailed
+            # markRetryFailed deletes the counter: a later failure of this message starts over at count 1
+            self._counters.pop(message_id, None)
             self._cancel_phone(message_id)
             return
         count = self._count(message_id) + 1

@@ -72,6 +72,10 @@ class DeliveryLedger:
             message.status = "lost"
             message.reason = reason
 
+    def find(self, message_id: str | None, jid: str) -> Message | None:
+        """The message a request names, or (no id) the newest one from ``jid`` still pending."""
+        return self.messages.get(message_id) if message_id else self.last_pending(jid)
+
     def last_pending(self, jid: str) -> Message | None:
         """The newest message from ``jid`` still pending (a retry receipt without a message id)."""
         for message in reversed(self.messages.values()):

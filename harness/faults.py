@@ -305,9 +305,8 @@ def schedule(plan: FaultPlan, world: SimWorld, rng: random.Random, horizon: floa
     count = 0
     for item in plan.items:
         if isinstance(item, PhoneOffline):
-            phone = world.phones[item.session]
-            loop.call_at(start + item.at, setattr, phone, "online", False)
-            loop.call_at(start + item.at + item.duration, setattr, phone, "online", True)
+            loop.call_at(start + item.at, world.phone_line.set_online, item.session, False)
+            loop.call_at(start + item.at + item.duration, world.phone_line.set_online, item.session, True)
             count += 1
             continue
         if isinstance(item, BackendOutage):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from harness.population import PeerInfo
 from harness.protocol import BotKeys, Frame, SendingSession
 
-__all__ = ["Bot", "Peer", "Phone"]
+__all__ = ["SENDER_RECREATE_INTERVAL", "Bot", "Peer", "Phone"]
+
+#: A sender rebuilds its session for a retry receipt without keys at most once an hour per peer
+#: (whatsmeow ``retry.go`` L158 ``recreateSessionTimeout``, L160-L177 ``shouldRecreateSession``).
+SENDER_RECREATE_INTERVAL: Final = 3600.0
 
 
 @dataclass(slots=True)
@@ -42,6 +47,19 @@ class Peer:
     #: when this sender last rebuilt its session for a retry receipt without keys
     #: (whatsmeow ``retry.go`` L158-177 ``sessionRecreateHistory``)
     recreated_at: float | None = None
+
+    def rebuilds_for_receipt(self, count: int, now: float) -> bool:
+        """Whether a retry receipt without keys, the ``count``-th for a message, makes this sender rebuild.
+
+        As whatsmeow's sender (``retry.go`` L302-L322, L160-L177): when it has no session, or from
+        the 2nd count when its last rebuild is over an hour old; otherwise it re-encrypts on the
+        session it has.
+        """
+        stale = self.recreated_at is None or now - self.recreated_at > SENDER_RECREATE_INTERVAL
+        if self.sending is None or (count >= 2 and stale):
+            self.recreated_at = now
+            return True
+        return False
 
 
 @dataclass(slots=True)

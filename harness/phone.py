@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from harness.delivery import Message
 from harness.parties import Phone
+
+if TYPE_CHECKING:
+    from harness.world import WorldConfig
 
 __all__ = ["PhoneLine"]
 
 #: Called when a phone's answer arrives: (session, message) to re-deliver.
 Answer = Callable[[str, Message], None]
+#: Told (session, online) when a phone goes offline or comes back.
+Status = Callable[[str, bool], None]
 
 
 class PhoneLine:
@@ -22,11 +28,17 @@ class PhoneLine:
     phone), and one that goes offline before its answer is due does not answer.
     """
 
-    def __init__(self, sessions: Iterable[str], offline: Iterable[str], delay: float, answer: Answer) -> None:
-        down = set(offline)
-        self.phones = {session: Phone(online=session not in down) for session in sessions}
-        self._delay = delay
+    def __init__(self, sessions: Iterable[str], config: WorldConfig, answer: Answer, status: Status | None) -> None:
+        self.phones = {session: Phone(online=session not in config.phones_offline) for session in sessions}
+        self._delay = config.phone_delay
         self._answer = answer
+        self._status = status
+
+    def set_online(self, session: str, online: bool) -> None:
+        """``session``'s phone goes offline or comes back (told to ``status`` when that is visible)."""
+        self.phones[session].online = online
+        if self._status is not None:
+            self._status(session, online)
 
     def ask(self, session: str, message: Message) -> None:
         """A placeholder-resend request for ``message`` reaches ``session``'s phone, if it is online."""

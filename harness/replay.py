@@ -9,7 +9,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from harness.loop import VirtualLoop
 from sessionmgr.backend import BackendCall, BackendError, MockBackend
@@ -172,12 +172,20 @@ async def replay(
     return ReplayRun(recorder, events, backend)
 
 
+#: An alert threshold no count reaches.
+NEVER: Final = 2**62
+
 #: Rungs whose outcome a captured log cannot show: the replay decides them but cannot say how they ended.
 CANNOT_JUDGE: list[dict[str, str]] = [
     {
         "rung": "phone",
         "why": "a log records no answers from the user's phone: messages the phone might have resolved "
         "end as expired in a replay",
+    },
+    {
+        "rung": "message_outcomes",
+        "why": "a message counts as resolved only where the log names the id of a message it decrypted; "
+        "the rest end as expired here, so the messages_lost alert is not raised in a replay",
     },
     {
         "rung": "retry_receipts",
@@ -208,11 +216,16 @@ def run_replay(
         epoch -= timedelta(seconds=first.offset)  # the trace's own origin
     outcomes = RecordedOutcomes.scan(readers, epoch)
     policy = policy or Policy()
+    # A canonical trace records every observation (phone answers, message ids); a log does not,
+    # and what a log cannot show must not raise an alert: see CANNOT_JUDGE.
+    logs = any(r.detect() != "trace" for r in readers)
+    if logs:
+        policy = dataclasses.replace(policy, alert_messages_lost=NEVER)
     source = {
         "kind": "replay",
         "files": [r.path for r in readers],
         "policy": policy.to_dict(),
-        "cannot_judge": CANNOT_JUDGE,
+        **({"cannot_judge": CANNOT_JUDGE} if logs else {}),
     }
     # log-record times follow the trace's own clock, where freezegun (the harness extra) is there
     freeze = importlib.util.find_spec("freezegun") is not None

@@ -17,7 +17,7 @@ from typing import Final
 
 from harness.delivery import DeliveryLedger, Message
 from harness.keyring import regenerate, trust_new_identity
-from harness.parties import Bot, Peer, Phone
+from harness.parties import SENDER_RECREATE_INTERVAL, Bot, Peer, Phone
 from harness.phone import PhoneLine
 from harness.population import Population
 from harness.prekeys import PREKEY_BATCH, PrekeyServer
@@ -37,17 +37,25 @@ from harness.world_backend import WorldBackend
 from sessionmgr.categories import Category
 from sessionmgr.classify import classify_texts
 from sessionmgr.clock import LoopClock
-from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event
+from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event, PhoneAnswered, PhoneStatus
 
-__all__ = ["ABSENT", "Bot", "Message", "Observer", "Peer", "Phone", "SimWorld", "WorldBackend", "WorldConfig"]
+__all__ = [
+    "ABSENT",
+    "SENDER_RECREATE_INTERVAL",
+    "Bot",
+    "Message",
+    "Observer",
+    "Peer",
+    "Phone",
+    "SimWorld",
+    "WorldBackend",
+    "WorldConfig",
+]
 
 Observer = Callable[[Event], None]
 
 #: Baileys' text for a stanza with no encrypted payload (``src/Utils/decode-wa-message.ts`` L52).
 ABSENT: Final = "Message absent from node"
-#: A sender rebuilds its session for a retry receipt without keys at most once an hour per peer
-#: (whatsmeow ``retry.go`` L158 ``recreateSessionTimeout``, L160-L177 ``shouldRecreateSession``).
-SENDER_RECREATE_INTERVAL: Final = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,9 @@ class WorldConfig:
     phone_delay: float = 2.0
     #: Sessions whose phone is offline from the start (the rest start online).
     phones_offline: tuple[str, ...] = ()
+    #: Publish ``PhoneStatus`` when a phone goes offline or comes back. Neither client can see
+    #: its phone's presence, so off by default: only an operator's integration could know.
+    phone_status_visible: bool = False
 
 
 class SimWorld:
@@ -101,7 +112,8 @@ class SimWorld:
         #: Accept a peer's new identity key, as both real clients do by default (the recovery
         #: drivers of harness.baselines turn it on); off, libsignal-node raises UntrustedIdentityKeyError.
         self.trust_on_first_use = False
-        self.phone_line = PhoneLine(self.bots, self.config.phones_offline, self.config.phone_delay, self._phone_answers)
+        status = self._phone_status if self.config.phone_status_visible else None
+        self.phone_line = PhoneLine(self.bots, self.config, self._phone_answers, status)
 
     @property
     def phones(self) -> dict[str, Phone]:
@@ -248,15 +260,12 @@ class SimWorld:
     def resend(self, session: str, jid: str, message_id: str | None, *, with_keys: bool = False) -> None:
         """A retry receipt reaches the sender; it resends the same message id after the round trip.
 
-        As whatsmeow's sender does (``retry.go`` L302-L322): with keys attached the
-        sender builds a new session from that bundle; without, it rebuilds from a
-        server bundle only when it has no session, or from the receipt's 2nd count
-        when it last did so over an hour ago; otherwise it re-encrypts on the
-        session it has, and a broken session keeps failing. The server still has
-        no payload for an unavailable message, however often it is resent.
+        With keys attached the sender builds a new session from that bundle; without,
+        it rebuilds only as :meth:`~harness.parties.Peer.rebuilds_for_receipt` says, else
+        a broken session keeps failing. An unavailable message stays without payload.
         """
         peer = self.peers[jid]
-        message = self.messages.get(message_id) if message_id else self.ledger.last_pending(jid)
+        message = self.ledger.find(message_id, jid)
         if message is None or message.status != "pending" or message.sender_gave_up:
             return
         message.resends += 1
@@ -272,27 +281,25 @@ class SimWorld:
                 return
             if bundle is not None:
                 self._start_session(peer, bundle)
-            elif peer.sending is None or (count >= 2 and self._sender_may_recreate(peer)):
-                peer.recreated_at = self.now()
+            elif peer.rebuilds_for_receipt(count, self.now()):
                 peer.sending = None
             self._transmit(peer, message)
 
         self.loop.call_later(self.config.resend_latency, resend_now)
 
-    def _sender_may_recreate(self, peer: Peer) -> bool:
-        return peer.recreated_at is None or self.now() - peer.recreated_at > SENDER_RECREATE_INTERVAL
-
     def ask_phone(self, session: str, jid: str, message_id: str | None) -> None:
         """A placeholder-resend request reaches the bot's phone (see :class:`~harness.phone.PhoneLine`)."""
-        message = self.messages.get(message_id) if message_id else self.ledger.last_pending(jid)
-        if message is not None:
+        if (message := self.ledger.find(message_id, jid)) is not None:
             self.phone_line.ask(session, message)
 
     def _phone_answers(self, session: str, message: Message) -> None:
         if not self.bots[session].connected or message.status != "pending":
             return
         self.ledger.delivered(message, self.now(), via="phone")
-        self._stamp(DecryptOk(session=session, peer=message.peer, message_type="phone", message_id=message.id))
+        self._stamp(PhoneAnswered(session=session, peer=message.peer, message_id=message.id))
+
+    def _phone_status(self, session: str, online: bool) -> None:
+        self._stamp(PhoneStatus(session=session, online=online))
 
     def top_up_prekeys(self, session: str, count: int) -> None:
         """Upload ``count`` more one-time prekeys to the server, keeping every existing key."""

@@ -129,6 +129,17 @@ def test_a_replay_report_says_which_rungs_a_log_cannot_judge(tmp_path: Path) -> 
     )
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "r.json").read_text())
-    assert [limit["rung"] for limit in report["source"]["cannot_judge"]] == ["phone", "retry_receipts"]
+    assert [limit["rung"] for limit in report["source"]["cannot_judge"]] == [
+        "phone",
+        "message_outcomes",
+        "retry_receipts",
+    ]
     shown = CliRunner().invoke(main, ["replay", "examples/bot-01.baileys.log"])
     assert "not judged" in shown.output and "phone" in shown.output
+
+
+def test_a_replay_raises_no_alert_about_messages_a_log_cannot_follow() -> None:
+    """Failures with message ids and successes without them: no messages_lost alert from a replay."""
+    result = run_replay([Reader("examples/bot-01.baileys.log")])
+    assert [a["rule"] for a in result.report["alerts"] if a["rule"] == "messages_lost"] == []
+    assert result.report["source"]["policy"]["alert_messages_lost"] > 10**9

@@ -11,6 +11,7 @@ from harness.faults import FAULTS, FaultPlan, PhoneOffline, schedule
 from harness.prekeys import PREKEY_LOW
 from harness.world import ABSENT, SENDER_RECREATE_INTERVAL, SimWorld, WorldBackend, WorldConfig
 from sessionmgr import Category, DecryptError, DecryptOk, Event
+from sessionmgr.events import PhoneAnswered, PhoneStatus
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.virtual_time]
 
@@ -90,9 +91,10 @@ async def test_phone_answers_after_its_delay_with_the_message_id(world_factory: 
     await asyncio.sleep(0.001)
     assert message.status == "delivered"  # type: ignore[comparison-overlap]  # changed by the phone
     assert (message.via, message.delivered_at) == ("phone", start + 4.0)
-    [ok] = oks(events)
-    assert (ok.message_id, ok.message_type) == (message.id, "phone")
-    assert world.ledger.report()["delivered_by_phone"] == 1
+    [answer] = [e for e in events if isinstance(e, PhoneAnswered)]
+    assert (answer.peer, answer.message_id, answer.t) == (jid, message.id, start + 4.0)
+    assert oks(events) == []  # the phone's answer is not a decrypt of the sender's frame
+    assert world.delivery()["delivered_by_phone"] == 1
 
 
 async def test_offline_phone_never_answers(world_factory: Callable[..., SimWorld]) -> None:
@@ -180,3 +182,18 @@ async def test_identity_change_is_trusted_on_first_use_when_the_client_does(
         world.send(jid, b"first")
         assert FAULTS["change_identity"](world, "bot-01", world.rng)
         assert world.send(jid, b"after reinstall").status == expected
+
+
+async def test_phone_status_is_published_only_when_the_world_makes_it_visible(
+    world_factory: Callable[..., SimWorld],
+) -> None:
+    """An offline spell publishes PhoneStatus at its start and end only with phone_status_visible."""
+    for visible in (False, True):
+        events: list[Event] = []
+        config = WorldConfig(phone_status_visible=visible)
+        world = world_factory(sessions=1, peers=1, observer=events.append, config=config)
+        start = world.now()
+        schedule(FaultPlan((PhoneOffline("bot-01", at=10.0, duration=20.0),)), world, world.rng, 100.0)
+        await asyncio.sleep(40)
+        statuses = [(e.t - start, e.online) for e in events if isinstance(e, PhoneStatus)]
+        assert statuses == ([(10.0, False), (30.0, True)] if visible else [])

@@ -70,7 +70,10 @@ def pino_event(
             causes=tuple(causes), category=category,
         )  # fmt: skip
     if _DECRYPTED.search(lowered):
-        return DecryptOk(session=session, at=at, peer=str(peer) if peer else None, message_type=message_type)
+        return DecryptOk(
+            session=session, at=at, peer=str(peer) if peer else None, message_type=message_type,
+            message_id=str(key["id"]) if key.get("id") else None,
+        )  # fmt: skip
     for pattern, is_open in _CONNECTION_TEXTS:
         if pattern in lowered:
             return ConnectionChanged(session=session, at=at, open=is_open)
