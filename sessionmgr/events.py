@@ -21,8 +21,10 @@ __all__ = [
     "Event",
     "HealthChanged",
     "HealthChecked",
+    "LeasesHeld",
     "ManagerStarted",
     "MessageOutcome",
+    "OwnershipLost",
     "PeerSessionReset",
     "PhoneAnswered",
     "PhoneRequested",
@@ -306,6 +308,32 @@ class AlertFired(Event):
 class AlertResolved(Event):
     kind: ClassVar[str] = "alert_resolved"
     rule: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnershipLost(Event):
+    """Another worker owns the session now (a shared store refused our write): we stop acting on it.
+
+    Not audited: the store would refuse the entry too. After ``retry_in``
+    seconds the manager reads the session back from the store and may take it
+    over again if its owner has gone quiet.
+    """
+
+    kind: ClassVar[str] = "ownership_lost"
+    audited: ClassVar[bool] = False
+    owner: str
+    retry_in: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeasesHeld(Event):
+    """Periodic: the sessions whose lease this worker holds in a shared store, with their fencing epochs."""
+
+    kind: ClassVar[str] = "leases_held"
+    decision: ClassVar[bool] = False
+    audited: ClassVar[bool] = False
+    owner: str
+    epochs: tuple[tuple[str, int], ...]
 
 
 #: Decisions that stand for a backend call: an advisory manager, which never calls its

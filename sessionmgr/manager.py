@@ -36,10 +36,11 @@ from sessionmgr.recovery.intake import Intake
 from sessionmgr.recovery.journal import Journal
 from sessionmgr.recovery.ladder import Ladder
 from sessionmgr.recovery.messages import MessageLedger
+from sessionmgr.recovery.ownership import Ownership
 from sessionmgr.recovery.peers import PeerRepair
 from sessionmgr.recovery.phone import PhoneRung
 from sessionmgr.recovery.publish import Publisher
-from sessionmgr.recovery.restore import restore
+from sessionmgr.recovery.restore import restore, resume
 from sessionmgr.recovery.state import SessionTable
 from sessionmgr.recovery.tasks import TaskSupervisor
 from sessionmgr.stats import SessionHealth, StatsCollector, StatsSnapshot
@@ -110,7 +111,15 @@ class SessionManager:
         self._peers = PeerRepair(
             policy, clock, emit, tasks, backend, sessions=sessions, actions=actions, ledger=ledger, phone=phone
         )
-        self._ladder = Ladder(policy, clock, emit, tasks, backend, sessions=sessions, actions=actions, ledger=ledger)
+        # with a store shared by several workers, act only on the sessions whose lease we hold
+        self._ownership = ownership = Ownership(
+            self.store, self.owner, clock, emit, tasks, journal, sessions, self._alerts, adopt=self._adopt
+        )
+        journal.on_lease_lost = ownership.lost
+        self._ladder = Ladder(
+            policy, clock, emit, tasks, backend, sessions=sessions, actions=actions, ledger=ledger,
+            confirm=ownership.confirm,
+        )  # fmt: skip
         self._intake = Intake(
             policy, emit, sessions=sessions, health=self._health, peers=self._peers, ladder=self._ladder,
             ledger=ledger, phone=phone,
@@ -170,6 +179,9 @@ class SessionManager:
 
     def observe_nowait(self, event: Event) -> None:
         """:meth:`observe` for callers that cannot await (log followers, callbacks)."""
+        if self._ownership.fenced(event.session):
+            self._emit(event)  # seen (and counted), but another worker owns the session and acts on it
+            return
         self._intake.observe(event)
 
     async def handle_crypto_error(
@@ -249,7 +261,15 @@ class SessionManager:
         Counters that changed without a status change are written now, so the
         store lags the manager by at most one health interval.
         """
+        self._ownership.report()
         return self._health.check()
+
+    async def _adopt(self, session: str) -> None:
+        """Take a session back from the store (its owner may have gone quiet) and finish what it left undone."""
+        record = await self.store.load(session)
+        if record is not None:
+            audit = await self.store.audit(session)
+            resume(record, audit, self.clock, self._sessions, self._alerts, self._ladder, self._ledger)
 
     async def retry_crypto_operation(
         self, operation: Callable[[], Awaitable[T]], *, name: str | None = None, session: str = "*"

@@ -1,4 +1,4 @@
-"""One contract for every store: the memory twin and SQLite pass the same tests."""
+"""One contract for every store: the memory twin, SQLite and PostgreSQL pass the same tests."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from harness.postgres import HOW_TO_RUN, fresh_schema, server_url
 from sessionmgr.store import (
     AuditEntry,
     MemoryStore,
@@ -31,12 +32,20 @@ pytestmark = pytest.mark.asyncio
 Factory = Callable[[], Store]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Factory:
-    """A factory for a store of each kind (SQLite ones share one file)."""
+    """A factory for a store of each kind (SQLite ones share one file, PostgreSQL ones one schema)."""
     if request.param == "memory":
         shared = MemoryStore()
         return lambda: shared
+    if request.param == "postgres":
+        server = server_url()
+        if server is None:
+            pytest.skip(HOW_TO_RUN)
+        from sessionmgr.store.postgres import PostgresStore
+
+        url = fresh_schema(server)
+        return lambda: PostgresStore(url)
     return lambda: SQLiteStore(tmp_path / "contract.db")
 
 
@@ -250,7 +259,7 @@ async def test_open_store_selects_by_url(tmp_path: Path) -> None:
     assert isinstance(open_store(f"sqlite:///{tmp_path}/a.db"), SQLiteStore)
     assert isinstance(open_store(str(tmp_path / "b.db")), SQLiteStore)
     with pytest.raises(ValueError, match="only sqlite"):
-        open_store("postgresql://db/sessions")
+        open_store("mysql://db/sessions")
 
 
 @pytest.mark.virtual_time

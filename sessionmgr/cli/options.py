@@ -41,7 +41,10 @@ STORE_OPTION = click.option(
     "--store",
     "store_url",
     metavar="PATH|URL",
-    help="Keep the manager's decisions in this store: a SQLite file or sqlite:///path (default: in memory).",
+    help=(
+        "Keep the manager's decisions in this store: a SQLite file, sqlite:///path or "
+        "postgresql://user@host/db, which several workers may share (default: in memory)."
+    ),
 )
 
 

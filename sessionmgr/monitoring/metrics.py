@@ -15,6 +15,7 @@ from sessionmgr.events import (
     DecryptOk,
     Event,
     HealthChanged,
+    LeasesHeld,
     PeerSessionReset,
     RegenerationFailed,
     RegenerationSucceeded,
@@ -76,6 +77,12 @@ class MetricsSink:
         self.alerts_fired = Counter(
             f"{PREFIX}alerts_fired", "Alerts fired, by rule and session.", ["rule", "session"], registry=r
         )
+        self.lease_epoch = Gauge(
+            f"{PREFIX}lease_epoch",
+            "Sessions whose lease this worker holds in a shared store, by owner: the fencing epoch.",
+            ["session", "owner"],
+            registry=r,
+        )
         self._unhealthy_since: dict[str, float] = {}
         self._corrupted: set[str] = set()
 
@@ -110,6 +117,11 @@ class MetricsSink:
             self._corrupted.discard(e.session)
             self.corrupted.set(len(self._corrupted))
 
+    def _leases(self, e: Any) -> None:
+        self.lease_epoch.clear()  # a lease no longer held disappears from the scrape
+        for session, epoch in e.epochs:
+            self.lease_epoch.labels(self.pseudonymizer.session(session), e.owner).set(epoch)
+
     def _alert(self, e: Any) -> None:
         session = "" if e.session == "*" else self._s(e)
         if isinstance(e, AlertFired):
@@ -120,6 +132,7 @@ class MetricsSink:
 
 
 _HANDLERS: Final[dict[type[Event], Callable[[MetricsSink, Any], None]]] = {
+    LeasesHeld: MetricsSink._leases,
     DecryptError: MetricsSink._error,
     DecryptOk: lambda m, e: m.decrypt_ok.labels(m._s(e)).inc(),
     ResendRequested: lambda m, e: m.resends.labels(m._s(e)).inc(),
@@ -144,5 +157,6 @@ METRIC_NAMES: Final = frozenset(
         f"{PREFIX}sessions_cleaned_total", f"{PREFIX}corrupted_sessions", f"{PREFIX}session_healthy",
         f"{PREFIX}recovery_seconds", f"{PREFIX}recovery_seconds_bucket", f"{PREFIX}recovery_seconds_sum",
         f"{PREFIX}recovery_seconds_count", f"{PREFIX}alerts_active", f"{PREFIX}alerts_fired_total",
+        f"{PREFIX}lease_epoch",
     }
 )  # fmt: skip

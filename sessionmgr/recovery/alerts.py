@@ -179,6 +179,14 @@ class AlertEvaluator:
         MessageOutcome: _on_outcome,
     }
 
+    def forget(self, session: str) -> None:
+        """Another worker owns the session now: its alerts are that worker's to fire (and resolve)."""
+        self._corrupted.pop(session, None)  # its timer finds nothing and stays quiet
+        self._attempts.pop(session, None)
+        self._errors.pop(session, None)
+        for key in [key for key in self.active if key[1] == session]:
+            del self.active[key]
+
     def footprint(self) -> int:
         """Entries held in the error-rate windows."""
         windows = (*self._attempts.values(), *self._errors.values(), *self._lost.values())

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from sessionmgr.events import Event
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.store import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, Store, WriteBatch
+from sessionmgr.store.fencing import LeaseLost
 
 __all__ = ["Journal"]
 
@@ -31,6 +33,8 @@ class Journal:
         self._flush_scheduled = False
         self._writes: asyncio.Queue[WriteBatch] | None = None
         self._writer: asyncio.Task[None] | None = None
+        #: told when a shared store refused writes because another worker owns those sessions
+        self.on_lease_lost: Callable[[LeaseLost], None] | None = None
 
     def start(self) -> None:
         self._writes = asyncio.Queue()
@@ -95,6 +99,11 @@ class Journal:
             batch = await self._writes.get()
             try:
                 await self.store.apply(batch)
+            except LeaseLost as lost:
+                if self.on_lease_lost is not None:
+                    self.on_lease_lost(lost)  # the rest of the batch was written
+                else:
+                    _log.exception("store write refused for %s", ", ".join(sorted(lost.sessions)))
             except Exception:
                 _log.exception(
                     "store write failed (%d records, %d audit entries lost)", len(batch.records), len(batch.audit)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sessionmgr.backend import Backend
 from sessionmgr.clock import Clock, to_ns
 from sessionmgr.events import (
@@ -37,8 +39,11 @@ class Ladder:
         sessions: SessionTable,
         actions: Actions,
         ledger: MessageLedger,
+        confirm: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self._policy = policy
+        #: before a heavy action: whether this worker owns the session (a store shared by workers)
+        self._confirm = confirm
         self._clock = clock
         self._emit = emit
         self._tasks = tasks
@@ -71,6 +76,8 @@ class Ladder:
         session = state.session
         self._sessions.set_status(state, Status.REGENERATING)
         self._emit(RegenerationStarted(session=session, reason=reason))
+        if self._confirm is not None and not await self._confirm(session):
+            return  # another worker owns it: single flight across workers
         attempts = 0
 
         async def attempt() -> None:
@@ -111,6 +118,8 @@ class Ladder:
 
     async def _disconnect(self, state: SessionState) -> None:
         session = state.session
+        if self._confirm is not None and not await self._confirm(session):
+            return
         backend = self._backend
         if await self._actions.act("disconnect", session, None, lambda: backend.disconnect(session)):
             self._emit(SessionDisconnected(session=session))

@@ -9,9 +9,9 @@ from sessionmgr.recovery.alerts import AlertEvaluator
 from sessionmgr.recovery.ladder import Ladder
 from sessionmgr.recovery.messages import MessageLedger
 from sessionmgr.recovery.state import SessionTable
-from sessionmgr.store import AuditEntry, Status, Store
+from sessionmgr.store import AuditEntry, SessionRecord, Status, Store
 
-__all__ = ["restore"]
+__all__ = ["restore", "resume"]
 
 
 async def restore(
@@ -33,23 +33,37 @@ async def restore(
     # open messages, and those closed within the retention (so a late redelivery does not reopen them)
     ledger.restore(await store.messages(since=now_wall - timedelta(seconds=ledger.retention)), now_t)
     for record in records:
-        state = sessions.state(record.session)
-        if record.status.is_down:
-            ledger.close_session(record.session, "lost")  # its connection is gone: so are its messages
-        state.record = state.persisted = record
-        if record.corrupted_since is not None:
-            # carry "corrupted since" across the restart on this process's clock
-            since = record.corrupted_since
-            state.corrupted_since_t = now_t - (now_wall - since).total_seconds()
-            done = {e.kind for e in audit if e.session == record.session and e.at >= since}
-            alerts.restore_corrupted(record.session, state.corrupted_since_t)
-            if record.status is Status.CORRUPTED and "disconnected" not in done:
-                # decided before the crash but not yet carried out: do it now
-                ladder.start_disconnect(state)
-        if record.status is Status.UNHEALTHY:
-            # errors are not persisted: after a restart the window is empty, so healthy
-            sessions.set_status(state, Status.HEALTHY)
-        if record.status is Status.REGENERATING:
-            # caught mid-regeneration: do it again rather than trust a half-done one
-            ladder.start_regeneration(state, "resumed after restart")
+        resume(record, audit, clock, sessions, alerts, ladder, ledger)
     return len(records)
+
+
+def resume(
+    record: SessionRecord,
+    audit: list[AuditEntry],
+    clock: Clock,
+    sessions: SessionTable,
+    alerts: AlertEvaluator,
+    ladder: Ladder,
+    ledger: MessageLedger,
+) -> None:
+    """One session's record becomes its state again; what a crash (or a vanished owner) left undone is done."""
+    now_t, now_wall = clock.monotonic(), clock.wall()
+    state = sessions.state(record.session)
+    if record.status.is_down:
+        ledger.close_session(record.session, "lost")  # its connection is gone: so are its messages
+    state.record = state.persisted = record
+    if record.corrupted_since is not None:
+        # carry "corrupted since" across the restart on this process's clock
+        since = record.corrupted_since
+        state.corrupted_since_t = now_t - (now_wall - since).total_seconds()
+        done = {e.kind for e in audit if e.session == record.session and e.at >= since}
+        alerts.restore_corrupted(record.session, state.corrupted_since_t)
+        if record.status is Status.CORRUPTED and "disconnected" not in done:
+            # decided before the crash but not yet carried out: do it now
+            ladder.start_disconnect(state)
+    if record.status is Status.UNHEALTHY:
+        # errors are not persisted: after a restart the window is empty, so healthy
+        sessions.set_status(state, Status.HEALTHY)
+    if record.status is Status.REGENERATING:
+        # caught mid-regeneration: do it again rather than trust a half-done one
+        ladder.start_regeneration(state, "resumed after restart")
