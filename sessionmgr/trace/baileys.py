@@ -98,7 +98,8 @@ def stub_fields(record: dict[str, Any]) -> tuple[Any, list[str], str | None, str
     key = record.get("key") if isinstance(record.get("key"), dict) else {}
     assert isinstance(key, dict)
     stamp = record.get("messageTimestamp")
-    params = [str(p) for p in record.get("messageStubParameters") or []]
+    raw = record.get("messageStubParameters")
+    params = [str(p) for p in raw] if isinstance(raw, list) else [raw] if isinstance(raw, str) else []
     peer = key.get("participant") or key.get("remoteJid")
     return (record.get("messageStubType"), params, str(peer) if peer else None,
             str(key["id"]) if key.get("id") else None, stamp if isinstance(stamp, int) else None)  # fmt: skip

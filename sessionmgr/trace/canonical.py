@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sessionmgr.trace.codec import TRACE_SCHEMA, TraceError, decode_event
+from sessionmgr.trace.codec import TRACE_SCHEMA, TraceError, decode_event, decode_offset
 from sessionmgr.trace.lines import Located, NumberedLines, ReadContext
 
 __all__ = ["read_trace"]
@@ -32,8 +32,8 @@ def read_trace(lines: NumberedLines, ctx: ReadContext) -> Iterator[Located]:
             header_seen = True  # report it once; read on
         try:
             event = decode_event(record)
+            offset = decode_offset(record)
         except TraceError as exc:
             ctx.reject(number, str(exc))
             continue
-        offset = record.get("offset")
-        yield Located(event, ctx.path, number, offset if isinstance(offset, int | float) else None)
+        yield Located(event, ctx.path, number, offset)

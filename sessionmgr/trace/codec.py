@@ -10,8 +10,11 @@ from typing import IO, Any, Final
 from sessionmgr.categories import Category
 from sessionmgr.events import DecryptError, Event, event_types
 from sessionmgr.pseudonym import Pseudonymizer
+from sessionmgr.trace.fieldtypes import MAX_OFFSET, field_problem, finite_number
 
-__all__ = ["TRACE_SCHEMA", "TraceError", "TraceWriter", "decode_event", "event_record", "parse_time"]
+__all__ = [
+    "TRACE_SCHEMA", "TraceError", "TraceWriter", "decode_event", "decode_offset", "event_record", "parse_time",
+]  # fmt: skip
 
 TRACE_SCHEMA: Final = "sessionmgr.trace/1"
 
@@ -26,13 +29,18 @@ def parse_time(value: object) -> datetime:
         raise TraceError(f"time: expected ISO-8601 or epoch milliseconds, got {value!r}")
     if isinstance(value, int | float):
         seconds = value / 1000 if value > 1e11 else value  # epoch ms (pino's default) or s
-        return datetime.fromtimestamp(seconds, UTC)
+        try:  # NaN, and times beyond the years 1..9999, are not times
+            return datetime.fromtimestamp(seconds, UTC)
+        except (ValueError, OverflowError, OSError):
+            raise TraceError(f"time: not a time (epoch {value!r} is out of range)") from None
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+            parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            parsed.astimezone(UTC)  # 9999-12-31T23:00-01:00 parses, then overflows in UTC
+        except (ValueError, OverflowError):
             raise TraceError(f"time: not ISO-8601: {value!r}") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parsed
     raise TraceError(f"time: expected ISO-8601 or epoch milliseconds, got {value!r}")
 
 
@@ -126,6 +134,9 @@ def decode_event(record: dict[str, Any]) -> Event:
     at = parse_time(record["t"])
     allowed = _ALLOWED[kind]
     fields: dict[str, Any] = {k: v for k, v in record.items() if k in allowed}
+    problem = field_problem(cls, fields)
+    if problem is not None:
+        raise TraceError(problem)
     if "causes" in fields:
         fields["causes"] = tuple(fields["causes"])
     if cls is DecryptError:
@@ -139,3 +150,15 @@ def decode_event(record: dict[str, Any]) -> Event:
         return cls(session=session, at=at, **fields)
     except TypeError as exc:
         raise TraceError(f"{kind}: {exc}") from None
+
+
+def decode_offset(record: dict[str, Any]) -> float | None:
+    """A record's ``offset`` (precise seconds since the trace's origin): finite and within ten years, else rejected."""
+    offset = record.get("offset")
+    if offset is None:
+        return None
+    if not finite_number(offset):
+        raise TraceError(f"offset: expected a finite number of seconds, got {offset!r}")
+    if abs(offset) > MAX_OFFSET:
+        raise TraceError(f"offset: {offset!r} s is more than ten years from the trace's origin")
+    return offset  # type: ignore[no-any-return]

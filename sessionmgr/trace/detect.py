@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final, Literal, cast
 
+from sessionmgr.trace import safejson
 from sessionmgr.trace.lines import open_text
 from sessionmgr.trace.logs import LOG_FORMATS, line_kind
 
@@ -51,7 +52,7 @@ def _whole_file_format(first_lines: list[str]) -> Format | None:
             continue
         if text.startswith("{"):
             try:
-                record = json.loads(text)
+                record = safejson.loads(text)
             except json.JSONDecodeError:
                 continue
             if isinstance(record, dict) and str(record.get("schema", "")).startswith("sessionmgr.trace/"):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Final, TypeAlias
 
 from sessionmgr.events import Event
+from sessionmgr.trace import safejson
 from sessionmgr.trace.codec import TraceError
 
 __all__ = [
@@ -118,7 +119,7 @@ class ReadContext:
     def json_object(self, number: int, text: str) -> dict[str, Any] | None:
         """The line as a JSON object, or ``None`` after rejecting it with the reason."""
         try:
-            record = json.loads(text)
+            record = safejson.loads(text)
         except json.JSONDecodeError as exc:
             self.reject(number, f"not valid JSON: {exc.msg} (column {exc.colno})")
             return None

@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any, Final
 
+from sessionmgr.trace import safejson
+
 __all__ = ["logfmt_fields", "logfmt_record"]
 
 _PAIR: Final = re.compile(r'(?:^|\s)([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
@@ -23,7 +25,7 @@ def logfmt_fields(text: str) -> tuple[str, dict[str, Any]]:
         value: Any = raw
         if raw.startswith('"'):
             try:
-                value = json.loads(raw)
+                value = safejson.loads(raw)
             except json.JSONDecodeError:
                 value = raw.strip('"')
         node = fields

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from sessionmgr.events import DecryptError
+from sessionmgr.trace import safejson
 from sessionmgr.trace.baileys import inspect_stub, pino_event, stub_event, stub_fields
 from sessionmgr.trace.causes import Block, EventQueue
 from sessionmgr.trace.codec import TraceError
@@ -60,10 +61,11 @@ _UNKNOWN_LINE: Final = "not a line of any known log format (pino JSON or pretty,
 def line_kind(text: str) -> str | None:
     """Which kind of line this is (for guessing a file's format), without reading it fully."""
     text, _, _ = strip_prefix(text)
+    text = _unindent(text)
     first = text[:1]
     if first == "{":
         try:
-            record = json.loads(text)
+            record = safejson.loads(text)
         except json.JSONDecodeError:
             return None
         if isinstance(record, dict) and isinstance(record.get("level"), str) and "message" in record:
@@ -144,6 +146,7 @@ class LogReader:
     # --- one line ---------------------------------------------------------------------------
 
     def _line(self, number: int, text: str, prefix_time: str | None, width: int) -> None:
+        text = _unindent(text)
         first = text[:1]
         if not text.strip():
             self.ctx.ignore("blank")
@@ -196,7 +199,7 @@ class LogReader:
 
     def _json_line(self, number: int, text: str, prefix_time: str | None, width: int) -> None:
         try:
-            record = json.loads(text)
+            record = safejson.loads(text)
         except json.JSONDecodeError as exc:
             self.pending = start_record(number, text, prefix_time, width)
             if self.pending is None:
@@ -289,7 +292,7 @@ class LogReader:
         assert pending is not None
         text = pending.text()
         try:
-            record = json.loads(text)
+            record = safejson.loads(text)
         except json.JSONDecodeError as exc:
             inspected = inspect_stub(text)
             if inspected is not None:
@@ -356,6 +359,19 @@ def _continues_wrap(raw: str) -> bool:
     if not raw.strip() or indented or strip_prefix(raw)[2] is not None:
         return False
     return line_kind(raw) is None and parse_whatsmeow_failure(raw) is None
+
+
+def _unindent(text: str) -> str:
+    """An indented line that is a whole JSON object, without its indent (it is that record, not a dump's line)."""
+    if not text[:1].isspace():
+        return text
+    stripped = text.lstrip()
+    if not stripped.startswith("{"):
+        return text
+    try:
+        return stripped if isinstance(safejson.loads(stripped), dict) else text
+    except json.JSONDecodeError:
+        return text
 
 
 def _is_failure(record: dict[str, Any]) -> bool:

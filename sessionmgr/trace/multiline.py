@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from sessionmgr.trace import safejson
 from sessionmgr.trace.lines import NumberedLines, ReadContext
 
 __all__ = ["MAX_RECORD_LINES", "WRAP_WIDTHS", "JsonRecord", "depth", "start_record", "unwrap"]
@@ -70,7 +71,7 @@ def start_record(number: int, text: str, prefix_time: str | None, width: int) ->
 
 def _parses(text: str) -> bool:
     try:
-        json.loads(text)
+        safejson.loads(text)
     except json.JSONDecodeError:
         return False
     return True

@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any, Final
 
+from sessionmgr.trace import safejson
 from sessionmgr.trace.logfmt import logfmt_fields
 
 __all__ = ["PrettyHeader", "block_fields", "is_field_line", "parse_header"]
@@ -47,7 +48,7 @@ def parse_header(text: str) -> PrettyHeader | None:
         start = msg.find(" {")
         while start != -1:
             try:
-                parsed = json.loads(msg[start + 1 :])
+                parsed = safejson.loads(msg[start + 1 :])
             except json.JSONDecodeError:
                 start = msg.find(" {", start + 1)
                 continue
@@ -94,10 +95,10 @@ def level_number(level: str) -> int:
 def _value(lines: list[str]) -> Any:
     text = "\n".join(lines)
     try:
-        return json.loads(text)
+        return safejson.loads(text)
     except json.JSONDecodeError:
         pass
     if text.lstrip().startswith("{"):
         # an error object with its stack printed bare: keep the plain fields, which is all a reader needs
-        return {k: json.loads(v) for k, v in _STRING_PAIR.findall(text) if k != "stack"}
+        return {k: safejson.loads(v) for k, v in _STRING_PAIR.findall(text) if k != "stack"}
     return text.strip()

@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
 
+from sessionmgr.trace import safejson
+
 __all__ = ["CONTENT_KEYS", "Scrubber"]
 
 #: Keys that hold what people wrote, or who they are; dropped wherever they appear
@@ -68,7 +70,7 @@ class Scrubber:
         stripped = line.strip()
         if stripped.startswith("{"):
             try:
-                record = json.loads(stripped)
+                record = safejson.loads(stripped)
             except json.JSONDecodeError:
                 return self.text(line)
             # a canonical trace's error texts live at the top level

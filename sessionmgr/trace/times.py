@@ -84,7 +84,10 @@ def read_time(text: str, days: DayRoller) -> tuple[datetime | None, TimeQuality]
     if not text:
         return None, UNKNOWN
     if text.isdigit():
-        return _known(parse_time(int(text)), days)
+        try:  # an epoch; an absurd one (or 5,000 digits, or a superscript digit) is not a time
+            return _known(parse_time(int(text)), days)
+        except (TraceError, ValueError):
+            return None, UNKNOWN
     clock = _CLOCK.match(text)
     if clock:
         hour, minute = int(clock[1]), int(clock[2])
