@@ -112,7 +112,7 @@ HOSTILE = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.booleans(), HOSTILE), max_size=12))
 def test_hostile_lines_never_raise_and_good_lines_survive(mix: list[tuple[bool, str]]) -> None:
     """Good failures mixed with hostile lines: nothing raises, every line is accounted for, every good event survives."""
