@@ -212,9 +212,11 @@ class SessionManager:
             )
         return described.category
 
-    async def decrypt_ok(self, session: str, peer: str | None = None, message_type: str | None = None) -> None:
-        """A message decrypted fine: counts toward the error-rate denominator."""
-        await self.observe(DecryptOk(session=session, peer=peer, message_type=message_type))
+    async def decrypt_ok(
+        self, session: str, peer: str | None = None, message_type: str | None = None, message_id: str | None = None
+    ) -> None:
+        """A message decrypted fine: it counts toward the error rate and resolves that message if it had failed."""
+        await self.observe(DecryptOk(session=session, peer=peer, message_type=message_type, message_id=message_id))
 
     async def connection_changed(self, session: str, *, open: bool) -> None:
         await self.observe(ConnectionChanged(session=session, open=open))

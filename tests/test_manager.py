@@ -356,3 +356,17 @@ async def test_seed_regenerate_refuses_a_corrupted_session(started: Starter) -> 
     calls = backend.methods().count("regenerate_keys")
     assert not await manager.regenerate_session_keys("bot-1")
     assert backend.methods().count("regenerate_keys") == calls
+
+
+async def test_decrypt_ok_with_a_message_id_resolves_that_message() -> None:
+    """The seed-style ``decrypt_ok`` takes the message id, so a message that failed ends resolved by the sender."""
+    from sessionmgr.events import MessageOutcome
+
+    outcomes: list[MessageOutcome] = []
+    async with SessionManager(MockBackend()) as manager:
+        manager.bus.subscribe(lambda e: outcomes.append(e) if isinstance(e, MessageOutcome) else None)
+        await manager.handle_crypto_error("bot-1", "Bad MAC", peer="p@s.whatsapp.net", message_id="M1")
+        await asyncio.sleep(1)
+        await manager.decrypt_ok("bot-1", peer="p@s.whatsapp.net", message_id="M1")
+        await manager.drain()
+    assert [(o.message_id, o.outcome) for o in outcomes] == [("M1", "resolved_sender")]
