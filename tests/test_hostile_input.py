@@ -96,8 +96,18 @@ def test_json_lines_with_leading_whitespace_are_read_as_json() -> None:
     assert not reader.stats.ignored and not reader.stats.rejected
 
 
+def test_a_brace_line_at_a_wrap_width_does_not_swallow_the_records_after_it() -> None:
+    """A broken ``{`` line exactly 80 wide is rejected alone; the whole JSON records after it are still read."""
+    reader = read(["{" + "x" * 79, GOOD_FIRST, GOOD_LAST])
+    assert message_ids(reader) == ["GOOD1", "GOOD2"]
+    assert [r["line"] for r in reader.stats.rejected] == [1]
+    assert accounted(reader)
+
+
 HOSTILE = st.one_of(
-    st.sampled_from([pino("NaN"), pino("1e300"), pino("-1e15"), DEEP, "[" * 800, "{" * 700 + "x", "  " + DEEP]),
+    st.sampled_from(
+        [pino("NaN"), pino("1e300"), pino("-1e15"), DEEP, "[" * 800, "{" * 700 + "x", "  " + DEEP, "{" + "x" * 79]
+    ),
     st.sampled_from(
         [
             '{"time":1700000000000,"n":' + "9" * 5000 + "}",

@@ -43,6 +43,8 @@ class JsonRecord:
 
     def add(self, text: str, width: int) -> Step:
         if self.wrap_width:
+            if text.startswith("{") and text.endswith("}") and _parses(text):
+                return "unclosed"  # a record of its own: the cut line was not the start of one
             self.lines[-1] += text
             if width < self.wrap_width or (text.endswith("}") and _parses(self.lines[-1])):
                 return "complete"
