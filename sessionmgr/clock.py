@@ -16,8 +16,8 @@ def to_ns(seconds: float) -> int:
 
 
 def iso_z(at: datetime, timespec: str = "milliseconds") -> str:
-    """``at`` in ISO-8601 UTC with a ``Z``, as traces, logs and reports write times."""
-    return at.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+    """``at`` in ISO-8601 as traces, logs and reports write times: a UTC offset is written ``Z``."""
+    return at.isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 @runtime_checkable

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from sessionmgr.cli.options import open_store_option
+from sessionmgr.clock import iso_z
 from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord
 from sessionmgr.store.sqlite import StoreError
 
@@ -96,4 +97,4 @@ def status(store_url: str, audit_count: int, as_json: bool) -> None:
 
 
 def _short(value: datetime | None) -> str:
-    return "" if value is None else value.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return "" if value is None else iso_z(value, "seconds")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from sessionmgr.clock import iso_z
 from sessionmgr.events import (
     MESSAGE_OUTCOMES,
     AlertFired,
@@ -23,7 +24,7 @@ from sessionmgr.events import (
 )
 from sessionmgr.stats import StatsCollector
 
-__all__ = ["BUCKET", "ReportRecorder", "iso"]
+__all__ = ["BUCKET", "ReportRecorder"]
 
 #: Width of one bucket of the errors-per-time plot, in seconds.
 BUCKET: Final = 60
@@ -87,8 +88,8 @@ class ReportRecorder:
     def period(self) -> dict[str, Any]:
         """First and last event times, and the seconds between the origin and the last event."""
         return {
-            "from": iso(self._first_at) if self._first_at else None,
-            "to": iso(self._last_at) if self._last_at else None,
+            "from": iso_z(self._first_at) if self._first_at else None,
+            "to": iso_z(self._last_at) if self._last_at else None,
             "seconds": round(self._last_t - self.origin, 3),
         }
 
@@ -152,7 +153,7 @@ class ReportRecorder:
             entry = {
                 "rule": event.rule,
                 "session": event.session,
-                "fired_at": iso(event.at),
+                "fired_at": iso_z(event.at),
                 "resolved_at": None,
                 "message": event.message,
             }
@@ -161,9 +162,4 @@ class ReportRecorder:
         elif isinstance(event, AlertResolved):
             open_entry = self._open_alerts.pop((event.rule, event.session), None)
             if open_entry is not None:
-                open_entry["resolved_at"] = iso(event.at)
-
-
-def iso(at: datetime) -> str:
-    """Milliseconds, Z for UTC: how the report writes times."""
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                open_entry["resolved_at"] = iso_z(event.at)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import IO, Any, Final
 
 from sessionmgr.categories import Category
+from sessionmgr.clock import iso_z
 from sessionmgr.events import DecryptError, Event, event_types
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.trace.fieldtypes import MAX_OFFSET, field_problem, finite_number
@@ -52,7 +53,7 @@ _TEXT_FIELDS = ("error", "reason", "message", "causes")
 def event_record(event: Event, pseudonymizer: Pseudonymizer) -> dict[str, Any]:
     """An event as plain, privacy-safe data: the shape of a trace line and a JSON log line."""
     record: dict[str, Any] = {
-        "t": event.at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "t": iso_z(event.at),
         "session": pseudonymizer.session(event.session),
         "kind": event.kind,
     }
@@ -99,7 +100,7 @@ class TraceWriter:
             return
         if self._origin is None:
             self._origin = event.t
-            header = {"schema": TRACE_SCHEMA, "origin": event.at.isoformat().replace("+00:00", "Z"), **self.source}
+            header = {"schema": TRACE_SCHEMA, "origin": iso_z(event.at, "auto"), **self.source}
             self._write(header)
         record = event_record(event, self.pseudonymizer)
         record["offset"] = round(event.t - self._origin, 9)
