@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sessionmgr.manager import SessionManager
 from sessionmgr.monitoring.metrics import MetricsSink
+from sessionmgr.store import Status
 
 __all__ = ["MonitoringServer", "health_document", "monitoring"]
 
@@ -60,7 +61,7 @@ def health_document(manager: SessionManager) -> dict[str, Any]:
         }
         for a in sorted(manager.active_alerts(), key=lambda a: (a.fired_at, a.rule, a.session))
     ]
-    unhealthy = sum(1 for s in sessions.values() if not s["healthy"] or s["status"] in ("corrupted", "disconnected"))
+    unhealthy = sum(1 for s in sessions.values() if not s["healthy"] or Status(s["status"]).is_down)
     return {
         "status": "ok" if not unhealthy and not alerts else "degraded",
         "sessions": sessions,

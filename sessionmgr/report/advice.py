@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sessionmgr.report.humanize import Clock, plural
+from sessionmgr.store import Status
 
 __all__ = ["Advice", "advise"]
 
-_DOWN: Final = ("corrupted", "disconnected")
+# the report holds statuses as strings (it may come back from JSON)
+_DOWN: Final = frozenset(s.value for s in Status if s.is_down)
 # Alert rules that mean a session's keys are beyond the manager's help.
 _BROKEN_RULES: Final = ("regeneration_failed", "session_corrupted_too_long")
 _ERROR_RATE: Final = "crypto_error_rate_high"

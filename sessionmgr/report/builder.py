@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from sessionmgr.categories import CRYPTO_CATEGORIES
 from sessionmgr.report.recorder import ReportRecorder
+from sessionmgr.store import Status
 
 __all__ = ["REPORT_SCHEMA", "ReportParts", "build_report"]
 
@@ -62,7 +63,7 @@ def build_report(
             "unhealthy_transitions": s.unhealthy_transitions,
             "regenerations": s.regenerations,
             "regeneration_failures": s.regeneration_failures,
-            "status": recorder.status.get(name, "healthy"),
+            "status": recorder.status.get(name, Status.HEALTHY),
         }
     recovery = sorted(overall.recovery_times)
     report: dict[str, Any] = {

@@ -23,6 +23,7 @@ from sessionmgr.events import (
     SessionCorrupted,
 )
 from sessionmgr.stats import StatsCollector
+from sessionmgr.store import Status
 
 __all__ = ["BUCKET", "ReportRecorder"]
 
@@ -30,9 +31,9 @@ __all__ = ["BUCKET", "ReportRecorder"]
 BUCKET: Final = 60
 
 # What each decision does to a session's final status.
-_STATUS_AFTER: Final[dict[type[Event], str]] = {
-    SessionCorrupted: "corrupted",
-    SessionCleaned: "disconnected",
+_STATUS_AFTER: Final[dict[type[Event], Status]] = {
+    SessionCorrupted: Status.CORRUPTED,
+    SessionCleaned: Status.DISCONNECTED,
 }
 # Session-level decisions go on the timeline; per-peer ones (resends, resets)
 # are too many to plot one by one and are counted instead.
@@ -62,7 +63,7 @@ class ReportRecorder:
         self.stats = stats if stats is not None else StatsCollector()
         self.origin = origin
         self.events = 0
-        self.status: dict[str, str] = {}
+        self.status: dict[str, Status] = {}
         self.alerts: list[dict[str, Any]] = []
         self._open_alerts: dict[tuple[str, str], dict[str, Any]] = {}
         self._timeline = _Timeline()
@@ -136,11 +137,11 @@ class ReportRecorder:
                 spans.append([round(rel, 3), None])
             elif spans and spans[-1][1] is None:
                 spans[-1][1] = round(rel, 3)
-            if self.status.get(event.session) not in ("corrupted", "disconnected"):
-                self.status[event.session] = "healthy" if event.healthy else "unhealthy"
+            if not self.status.get(event.session, Status.HEALTHY).is_down:
+                self.status[event.session] = Status.HEALTHY if event.healthy else Status.UNHEALTHY
         elif isinstance(event, ConnectionChanged) and event.open:
-            if self.status.get(event.session) in ("corrupted", "disconnected"):
-                self.status[event.session] = "healthy"
+            if self.status.get(event.session, Status.HEALTHY).is_down:
+                self.status[event.session] = Status.HEALTHY
                 down = self._timeline.down.get(event.session)
                 if down and down[-1][1] is None:
                     down[-1][1] = round(rel, 3)
