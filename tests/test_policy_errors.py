@@ -1,0 +1,1 @@
+"""PolicyError messages: what the README promises a bad value's error says."""
