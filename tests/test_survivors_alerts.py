@@ -1,1 +1,1 @@
-"""Alerts: placeholder.
+"""The alert rules' survivors: tests that pin what the mutants changed."""
