@@ -22,7 +22,9 @@ KNOWN_FIELDS = (
     "peer_reset_min_interval, phone_request_delay, phone_request_retries, phone_request_timeout, "
     "prekey_top_up, prekey_top_up_interval, regeneration_cooldown, unhealthy_threshold, window"
 )
-KNOWN_CATEGORIES = "bad_mac, session_mismatch, no_session, prekey, duplicate, future, identity, unavailable, decrypt_failed"
+KNOWN_CATEGORIES = (
+    "bad_mac, session_mismatch, no_session, prekey, duplicate, future, identity, unavailable, decrypt_failed"
+)
 
 # (lowest value allowed, whether it is allowed itself) for every numeric field: the limits an operator is told.
 BOUNDS: dict[str, tuple[float, bool]] = {
@@ -194,7 +196,11 @@ def test_a_bad_value_in_a_file_names_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("variable", "raw", "message"),
     [
-        ("SESSIONMGR_MAX_ATTEMPTS", "lots", "SESSIONMGR_MAX_ATTEMPTS: policy field 'max_attempts': expected a number, got 'lots'"),
+        (
+            "SESSIONMGR_MAX_ATTEMPTS",
+            "lots",
+            "SESSIONMGR_MAX_ATTEMPTS: policy field 'max_attempts': expected a number, got 'lots'",
+        ),
         (
             "SESSIONMGR_CATEGORY_WEIGHTS",
             "bad_mac=two",
