@@ -214,6 +214,13 @@ def test_a_bad_value_in_a_file_names_the_file(tmp_path: Path) -> None:
         ("SESSIONMGR_WINDOW", "0", "environment: policy field 'window': must be > 0, got 0"),
         (
             "SESSIONMGR_CATEGORY_WEIGHTS",
+            "bad_mac=2=3",
+            "SESSIONMGR_CATEGORY_WEIGHTS: policy field 'category_weights': expected category=weight pairs, got 'bad_mac=2=3'",
+        ),
+        ("SESSIONMGR_WINDOW", "none", "SESSIONMGR_WINDOW: policy field 'window': expected a number, got 'none'"),
+        ("SESSIONMGR_JITTER", "", "SESSIONMGR_JITTER: policy field 'jitter': expected a number, got ''"),
+        (
+            "SESSIONMGR_CATEGORY_WEIGHTS",
             "bad_maac=1",
             f"environment: policy field 'category_weights.bad_maac': unknown category; known: {KNOWN_CATEGORIES}",
         ),
@@ -268,3 +275,13 @@ def test_to_dict_round_trips_through_from_mapping() -> None:
     assert data["window"] == 60 and data["category_weights"]["future"] == 2.0
     assert all(type(key) is str for key in data["category_weights"])
     assert Policy.from_mapping(data) == policy
+
+
+def test_with_env_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """with_env() with no mapping reads os.environ, and its errors name the variable just the same."""
+    monkeypatch.setenv("SESSIONMGR_WINDOW", "42")
+    assert Policy().with_env().window == 42
+    monkeypatch.setenv("SESSIONMGR_WINDOW", "soon")
+    with pytest.raises(PolicyError) as info:
+        Policy.load()
+    assert str(info.value) == "SESSIONMGR_WINDOW: policy field 'window': expected a number, got 'soon'"

@@ -235,3 +235,11 @@ async def test_forget_hands_a_session_over_without_firing_for_it() -> None:
     await asyncio.sleep(61)
     assert [(f[0], f[1]) for f in rig.fired() if f[0] == CORRUPTED_TOO_LONG] == [(CORRUPTED_TOO_LONG, "bot-2")]
     await rig.tasks.cancel_all()
+
+
+async def test_forgetting_a_session_never_seen_is_harmless() -> None:
+    """forget() of a session this evaluator holds nothing for changes nothing and raises nothing."""
+    rig = Rig(Policy())
+    rig.emit(RegenerationFailed(session="bot-1", attempts=3, error="down"))
+    rig.alerts.forget("bot-9")
+    assert {(a[0], a[1]) for a in rig.active()} == {(REGENERATION_FAILED, "bot-1")}

@@ -22,12 +22,15 @@ def test_the_shortest_window_of_one_nanosecond_works() -> None:
 
 
 def test_clear_empties_the_window_and_its_weight() -> None:
-    """After clear() nothing is held, the weight is 0, and counting starts afresh from the next event."""
+    """After clear() nothing is held and the weight is 0; an event added right after counts alone."""
     window = HealthWindow(100)
     window.add(1, 3.0)
     window.add(2, 1.5)
     window.clear()
     assert len(window) == 0 and window.last is None
-    assert window.weight(3) == 0.0 and window.count(3) == 0
-    window.add(4, 1.0)
-    assert window.weight(4) == 1.0
+    window.add(4, 1.0)  # no query in between: clear() itself must have zeroed the total
+    assert window.weight(4) == 1.0 and window.count(4) == 1
+    fresh = HealthWindow(100)
+    fresh.add(1, 2.0)
+    fresh.clear()
+    assert fresh.weight(1) == 0.0 and fresh.count(1) == 0
