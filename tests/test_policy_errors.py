@@ -5,6 +5,7 @@ These tests read the whole message, so a change to what an operator is told fail
 
 from __future__ import annotations
 
+import locale
 import math
 from pathlib import Path
 from typing import Any
@@ -285,3 +286,15 @@ def test_with_env_reads_the_process_environment_by_default(monkeypatch: pytest.M
     with pytest.raises(PolicyError) as info:
         Policy.load()
     assert str(info.value) == "SESSIONMGR_WINDOW: policy field 'window': expected a number, got 'soon'"
+
+
+def test_a_policy_file_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    """TOML is UTF-8: a file with non-ASCII comments loads the same under an ASCII (C) locale."""
+    path = tmp_path / "café.toml"
+    path.write_text("# café — réglages\nwindow = 60\n", encoding="utf-8")
+    previous = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        assert Policy.from_toml(path).window == 60
+    finally:
+        locale.setlocale(locale.LC_CTYPE, previous)
