@@ -13,7 +13,16 @@ from sessionmgr.policy import ENV_PREFIX, Policy, PolicyError
 from sessionmgr.store import Store, open_store
 from sessionmgr.trace.readers import FORMATS
 
-__all__ = ["STORE_OPTION", "close_store", "load_policy", "open_out", "open_store_option", "reading_options", "write"]
+__all__ = [
+    "RAW_IDS_OPTION",
+    "STORE_OPTION",
+    "close_store",
+    "load_policy",
+    "open_out",
+    "open_store_option",
+    "reading_options",
+    "write",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +45,12 @@ def reading_options(format_help: str) -> Callable[[F], F]:
 
     return apply
 
+
+RAW_IDS_OPTION = click.option(
+    "--raw-ids",
+    is_flag=True,
+    help="Show phone numbers in session ids, peers and file names as they are (default: keyed pseudonyms).",
+)
 
 STORE_OPTION = click.option(
     "--store",

@@ -9,8 +9,16 @@ from typing import Any
 
 import click
 
-from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_store_option, reading_options
+from sessionmgr.cli.options import (
+    RAW_IDS_OPTION,
+    STORE_OPTION,
+    close_store,
+    load_policy,
+    open_store_option,
+    reading_options,
+)
 from sessionmgr.monitoring.logsink import JsonFormatter
+from sessionmgr.pseudonym import Pseudonymizer
 
 __all__ = ["watch"]
 
@@ -37,6 +45,7 @@ __all__ = ["watch"]
 @click.option("--from-start", is_flag=True, help="Read what the files hold already, not only what is appended.")
 @click.option("--log-json", is_flag=True, help="Log the manager's events as JSON lines on stderr.")
 @STORE_OPTION
+@RAW_IDS_OPTION
 def watch(
     paths: tuple[Path, ...],
     fmt: str,
@@ -48,6 +57,7 @@ def watch(
     from_start: bool,
     log_json: bool,
     store_url: str | None,
+    raw_ids: bool,
 ) -> None:
     """Follow live log files (as tail -F does) and advise: the manager's decisions are
     logged and exported as metrics, never carried out.
@@ -78,16 +88,22 @@ def watch(
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
     store = open_store_option(store_url)
+    # watch's stderr is usually a journal: the files' names are shown as the sessions they name
+    pseudonymizer = Pseudonymizer(raw=raw_ids)
 
     def ready(server: Any) -> None:
         where = f"http://{listen.rsplit(':', 1)[0]}:{server.port}"
-        click.echo(f"watching {', '.join(map(str, paths))}; /metrics and /health on {where}", err=True)
+        click.echo(
+            f"watching {', '.join(pseudonymizer.path(str(p)) for p in paths)}; /metrics and /health on {where}",
+            err=True,
+        )
 
     try:
         asyncio.run(
             run_watch(
                 list(paths), format=fmt, session=session, session_field=session_field, host=host, port=int(port_text),  # type: ignore[arg-type]
                 token=token, store=store, policy=load_policy(policy_path), from_start=from_start, on_ready=ready,
+                pseudonymizer=pseudonymizer,
             )
         )  # fmt: skip
     except OSError as exc:

@@ -105,7 +105,7 @@ async def watch(
                 thread = threading.Thread(target=pump, args=(reader,), name=f"follow {path.name}", daemon=True)
                 thread.start()
                 threads.append(thread)
-                _log.info("following %s as %s", path, fmt)
+                _log.info("following %s as %s", manager.pseudonymizer.path(str(path)), fmt)
 
         follow_new(from_start)
         patterns = [p for p in paths if is_pattern(p)]
@@ -124,6 +124,7 @@ async def watch(
         await asyncio.sleep(0)  # events handed over just before the stop are taken
     for reader in readers:
         if reader.stats.rejected_count:
-            _log.warning("%s: %d lines could not be read, first: %s", reader.path, reader.stats.rejected_count,
-                         reader.stats.rejected[0])  # fmt: skip
+            first = reader.stats.rejected[0]
+            _log.warning("%s: %d lines could not be read, first: line %s: %s", manager.pseudonymizer.path(reader.path),
+                         reader.stats.rejected_count, first["line"], first["reason"])  # fmt: skip
     return manager

@@ -75,11 +75,14 @@ class Journal:
 
     def _detail(self, event: Event) -> dict[str, object]:
         detail = event.fields()
-        if isinstance(detail.get("peer"), str):
-            detail["peer"] = self._pseudonymizer.peer(detail["peer"])
-        for key in ("error", "reason", "message"):
-            if isinstance(detail.get(key), str):
-                detail[key] = self._pseudonymizer.scrub(detail[key])
+        # whatever type a caller gave them: an int peer is a phone number too
+        if detail.get("peer") is not None:
+            detail["peer"] = self._pseudonymizer.pseudonym(str(detail["peer"]))
+        for key in ("error", "reason", "message", "message_id"):
+            value = detail.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                scrubbed = self._pseudonymizer.scrub(str(value))
+                detail[key] = value if scrubbed == str(value) else scrubbed
         return detail
 
     def _schedule_flush(self) -> None:
