@@ -49,6 +49,7 @@ class Pseudonymizer:
         """The pseudonym of one identifier (a JID, a number)."""
         if self.raw:
             return identifier
+        identifier = str(identifier)  # a caller's int peer is a number all the same
         cached = self._cache.get(identifier)
         if cached is None:
             # the device suffix and server do not change who the person is
