@@ -113,6 +113,7 @@ async def test_a_raw_pseudonymizer_keeps_raw_ids_for_embedders(started: Starter)
     await manager.observe(bad_mac())
     await manager.drain()
     assert manager.sessions() == [BOT] and [r.session for r in await store.records()] == [BOT]
+    assert BOT in {e.session for e in events}
 
 
 @pytest.mark.asyncio
