@@ -31,7 +31,9 @@ def _bot_log(tmp_path: Path) -> Path:
     return path
 
 
-def bad_mac(session: str = BOT, peer: str | int = "5511999990001@s.whatsapp.net", message_id: str = "M1") -> DecryptError:
+def bad_mac(
+    session: str = BOT, peer: str | int = "5511999990001@s.whatsapp.net", message_id: str = "M1"
+) -> DecryptError:
     return DecryptError(session=session, peer=peer, error="Bad MAC", message_id=message_id)  # type: ignore[arg-type]
 
 
@@ -165,7 +167,10 @@ async def test_watch_logs_and_stores_the_session_by_its_pseudonym(
     [
         ('{"t": "5511999990001", "session": "bot", "kind": "decrypt_ok"}', "5511999990001"),
         ('{"t": "2026-01-01T00:00:00Z", "session": "bot", "kind": "my secret words"}', "my secret words"),
-        ('{"t": "2026-01-01T00:00:00Z", "offset": 5511999990001, "session": "b", "kind": "decrypt_ok"}', "5511999990001"),
+        (
+            '{"t": "2026-01-01T00:00:00Z", "offset": 5511999990001, "session": "b", "kind": "decrypt_ok"}',
+            "5511999990001",
+        ),
     ],
 )
 def test_rejection_reasons_do_not_repeat_the_raw_values(line: str, planted: str) -> None:
