@@ -103,7 +103,8 @@ def redact_reason(reason: str) -> str:
 
     def quoted(match: re.Match[str]) -> str:
         inner = match.group(0)[1:-1]
-        return match.group(0) if _WORD.fullmatch(inner) else f"<{len(inner)} characters>"
+        # two characters say nothing about anyone (JSON's "Expecting ',' delimiter" keeps its comma)
+        return match.group(0) if len(inner) <= 2 or _WORD.fullmatch(inner) else f"<{len(inner)} characters>"
 
     return _NUMBER_RUN.sub("<number>", _QUOTED.sub(quoted, reason))
 
