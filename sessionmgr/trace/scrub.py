@@ -222,15 +222,25 @@ class Scrubber:
             yield from self._wrapped(pieces)
 
     def _wrapped(self, pieces: list[str]) -> Iterator[str]:
-        """A hard-wrapped record glued, scrubbed as one, and cut again at its width into as many lines."""
-        joined = "".join(pieces)
-        start = joined.find("{")
-        if len(pieces) < 2 or _record(joined[start:]) is None:
-            yield from (self.line(piece) + "\n" for piece in pieces)  # not a record after all: line by line
-            return
-        whole, width = self.line(joined), len(pieces[0])
-        cut = [whole[i : i + width] for i in range(0, len(whole), width)]
-        # as many lines as came in: the last takes any excess, blank lines make up any shortfall
+        """A hard-wrapped record glued, scrubbed as one, and cut again at its width into as many lines.
+
+        The record is the longest run of pieces that parses (a line glued on after it is scrubbed on
+        its own); pieces that never make a record are scrubbed as one text all the same, so a value
+        the terminal cut in two loses both halves.
+        """
+        start = pieces[0].find("{")
+        for end in range(len(pieces), 1, -1):
+            if _record("".join(pieces[:end])[start:]) is not None:
+                yield from self._recut(self.line("".join(pieces[:end])), pieces[:end])
+                yield from (self.line(piece) + "\n" for piece in pieces[end:])
+                return
+        yield from self._recut(self.line("".join(pieces)), pieces)
+
+    @staticmethod
+    def _recut(whole: str, pieces: list[str]) -> Iterator[str]:
+        """``whole`` cut at the pieces' width into as many lines: the last takes any excess, blanks any shortfall."""
+        width = len(pieces[0])
+        cut = [whole[i : i + width] for i in range(0, len(whole), width)] or [""]
         cut = [*cut[: len(pieces) - 1], "".join(cut[len(pieces) - 1 :])]
         yield from (piece + "\n" for piece in cut + [""] * (len(pieces) - len(cut)))
 
