@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from sessionmgr.trace.scrub import Scrubber
 
-EXAMPLES = settings.default.max_examples * 4
+EXAMPLES = settings().max_examples * 4  # the loaded profile's
 
 
 def fast_fake(seed: int) -> str:
