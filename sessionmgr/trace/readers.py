@@ -105,10 +105,11 @@ class Reader:
             parsed = PARSERS[fmt](numbered, ctx)
         else:
             parsed = LogReader(ctx, None if self.requested == "auto" or self.guessed else fmt).read(numbered)
+        stats = self.stats
         for located in parsed:
-            self.stats.events += 1
+            stats.events += 1
             if isinstance(located.event, DecryptError):
-                self.stats.failures += 1
+                stats.failures += 1
             yield located
         if fmt not in PARSERS:
             self.stats.format = main_kind(self.stats.kinds) or (fmt if self.requested != "auto" else "unknown")
@@ -134,10 +135,11 @@ class Reader:
         return f"--format {self.requested} rejected {stats.rejected_count} lines; it looks like --format {fit}"
 
     def _numbered(self, lines: Iterator[str]) -> NumberedLines:
+        stats, head = self.stats, self._head
         for number, line in enumerate(lines, 1):
-            self.stats.lines = number
             if number <= DETECT_LINES:
-                self._head.append(line)
+                head.append(line)
+            stats.lines = number  # kept current: a parser's rejection or a follower may read it mid-file
             self.bytes_read += len(line)
             yield number, line.rstrip("\r\n")
 
