@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import types
 import typing
 from collections.abc import Callable
+from random import Random
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sessionmgr.categories import Category
@@ -63,6 +65,7 @@ def _fitting(hint: Any) -> st.SearchStrategy[Any]:
     return _values
 
 
+@functools.cache
 def _record_of(kind: str) -> st.SearchStrategy[dict[str, Any]]:
     """Well-formed records of one kind (its required fields present, the others or not), then perhaps one spoiled."""
     cls = event_types()[kind]
@@ -79,7 +82,12 @@ def _record_of(kind: str) -> st.SearchStrategy[dict[str, Any]]:
         },
         optional={**optional, "stray": _values},  # "stray": a field no event has, left out
     )
-    spoil = st.one_of(st.none(), st.tuples(st.sampled_from([*sorted(hints), "t", "session", "kind"]), _values))
+    names = [f.name for f in own]
+    spoil = st.one_of(
+        st.none(),
+        st.tuples(st.sampled_from(names), _values) if names else st.none(),  # this kind's own fields most often
+        st.tuples(st.sampled_from([*sorted(hints), "t", "session", "kind"]), _values),
+    )
     return st.tuples(base, spoil).map(lambda pair: pair[0] if pair[1] is None else {**pair[0], pair[1][0]: pair[1][1]})
 
 
@@ -116,14 +124,52 @@ def _old_crashes(record: dict[str, Any]) -> bool:
     return False
 
 
-@given(_records.flatmap(lambda r: st.permutations(list(r.items())).map(dict)))
-def test_decode_event_is_the_reference(record: dict[str, Any]) -> None:
-    """Any record, fields in any order: the same event or the same reason (the first ill-typed field in order)."""
+def _in_any_order(records: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.tuples(records, st.randoms(use_true_random=False)).map(_shuffled)
+
+
+def _shuffled(pair: tuple[dict[str, Any], Random]) -> dict[str, Any]:
+    items = list(pair[0].items())
+    pair[1].shuffle(items)
+    return dict(items)
+
+
+def _same_as_reference(record: dict[str, Any]) -> None:
     if _old_crashes(record):  # the two crashes the fast path fixes: tested below
         with pytest.raises(TraceError):
             decode_event(record)
         return
     assert outcome(decode_event, record) == outcome(reference.decode_event, record)
+
+
+_IN_ANY_ORDER = {kind: _in_any_order(_record_of(kind)) for kind in _KINDS}
+#: one of each shape a JSON value takes, fitting some annotation or none
+_SAMPLES: list[object] = [
+    None, True, False, 0, -3, 2**70, 1.5, -0.0, float("nan"), float("inf"), "", "x", "bad_mac", "msg",
+    [], ["a"], [1], [["a", 1]], {}, {"a": 1},
+]  # fmt: skip
+
+
+def test_every_field_of_every_kind_with_every_shape_of_value() -> None:
+    """Each field of each event class set to each shape of value, alone: the same event or the same reason."""
+    for kind, cls in sorted(event_types().items()):
+        for f in dataclasses.fields(cls):
+            for value in _SAMPLES:
+                _same_as_reference({"kind": kind, "t": "2026-01-02T03:04:05Z", "session": "s1", f.name: value})
+
+
+@pytest.mark.parametrize("kind", _KINDS)
+@settings(max_examples=25)  # 26 kinds; single fields are covered exhaustively above
+@given(data=st.data())
+def test_decode_event_is_the_reference_for_each_kind(kind: str, data: st.DataObject) -> None:
+    """Records of one kind, fields in any order, one perhaps spoiled: the same event or the same reason."""
+    _same_as_reference(data.draw(_IN_ANY_ORDER[kind]))
+
+
+@given(_in_any_order(_records))
+def test_decode_event_is_the_reference(record: dict[str, Any]) -> None:
+    """Any record at all: the same event or the same reason (the first ill-typed field in the record's order)."""
+    _same_as_reference(record)
 
 
 @given(_times)

@@ -13,6 +13,7 @@ import types
 import typing
 from datetime import UTC, datetime
 from enum import Enum
+from functools import cache
 from typing import Any, Final
 
 from sessionmgr.categories import Category
@@ -71,8 +72,13 @@ def _accepts(hint: Any, value: object) -> tuple[bool, str]:
     return True, "anything"
 
 
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
 def _field_problem(cls: type, fields: dict[str, Any]) -> str | None:
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     for name, value in fields.items():
         ok, expected = _accepts(hints.get(name, Any), value)
         if not ok:
