@@ -14,7 +14,7 @@ def read_trace(lines: NumberedLines, ctx: ReadContext) -> Iterator[Located]:
     """Events of a canonical trace; an event before the header is reported once and read anyway."""
     header_seen = False
     for number, text in lines:
-        if not text.strip():
+        if not text or text.isspace():  # (not text.strip(), without a copy of every line)
             ctx.ignore("blank")
             continue
         record = ctx.json_object(number, text)

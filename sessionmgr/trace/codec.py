@@ -11,6 +11,7 @@ from sessionmgr.categories import Category
 from sessionmgr.clock import iso_z
 from sessionmgr.events import DecryptError, Event, event_types
 from sessionmgr.pseudonym import Pseudonymizer
+from sessionmgr.trace.construct import builder
 from sessionmgr.trace.fieldtypes import MAX_OFFSET, field_checks, finite_number, problem_of
 
 __all__ = [
@@ -124,6 +125,8 @@ _CHECKS: Final = {
     for kind, cls in _EVENT_TYPES.items()
 }
 
+_BUILD: Final = {kind: builder(cls) for kind, cls in _EVENT_TYPES.items()}
+
 
 def decode_event(record: dict[str, Any]) -> Event:
     """One canonical trace record as an event (``t`` left at 0; ``at`` from the record).
@@ -161,7 +164,7 @@ def decode_event(record: dict[str, Any]) -> Event:
         except ValueError:
             raise TraceError(f"category: unknown category {fields.get('category')!r}") from None
     try:
-        return cls(session=session, at=at, **fields)
+        return _BUILD[kind](session=session, at=at, **fields)
     except TypeError as exc:
         raise TraceError(f"{kind}: {exc}") from None
 

@@ -148,7 +148,7 @@ class LogReader:
     def _line(self, number: int, text: str, prefix_time: str | None, width: int) -> None:
         text = _unindent(text)
         first = text[:1]
-        if not text.strip():
+        if not text or text.isspace():
             self.ctx.ignore("blank")
         elif first == "{":
             self._json_line(number, text, prefix_time, width)
