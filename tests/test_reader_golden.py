@@ -18,7 +18,7 @@ import pytest
 
 from bench.replay import generate as generate_trace
 from bench.storm import generate as generate_storm
-from sessionmgr.trace import safejson
+from sessionmgr.trace import safejson, typed
 from sessionmgr.trace.readers import Reader
 
 ROOT = Path(__file__).parent.parent
@@ -74,8 +74,10 @@ def decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     """Read with msgspec in front of the standard library, and with the standard library alone."""
     if request.param == "stdlib":
         monkeypatch.setattr(safejson, "FAST", None)
+        monkeypatch.setattr(typed, "DECODE", None)
     else:
         assert safejson.FAST is not None, "msgspec is a dependency: the fast path must be on"
+        assert typed.DECODE is not None
     return str(request.param)
 
 

@@ -15,7 +15,8 @@ from sessionmgr.trace.construct import builder
 from sessionmgr.trace.fieldtypes import MAX_OFFSET, field_checks, finite_number, problem_of
 
 __all__ = [
-    "TRACE_SCHEMA", "TraceError", "TraceWriter", "decode_event", "decode_offset", "event_record", "parse_time",
+    "TRACE_SCHEMA", "TraceError", "TraceWriter", "check_offset", "decode_event", "decode_offset", "event_record",
+    "parse_time",
 ]  # fmt: skip
 
 TRACE_SCHEMA: Final = "sessionmgr.trace/1"
@@ -171,11 +172,15 @@ def decode_event(record: dict[str, Any]) -> Event:
 
 def decode_offset(record: dict[str, Any]) -> float | None:
     """A record's ``offset`` (precise seconds since the trace's origin): finite and within ten years, else rejected."""
-    offset = record.get("offset")
+    return check_offset(record.get("offset"))
+
+
+def check_offset(offset: object) -> float | None:
+    """An ``offset`` value as :func:`decode_offset` reads it: ``None``, or finite and within ten years."""
     if offset is None:
         return None
     if not finite_number(offset):
         raise TraceError(f"offset: expected a finite number of seconds, got {offset!r}")
-    if abs(offset) > MAX_OFFSET:
+    if abs(offset) > MAX_OFFSET:  # type: ignore[arg-type]
         raise TraceError(f"offset: {offset!r} s is more than ten years from the trace's origin")
-    return offset  # type: ignore[no-any-return]
+    return offset  # type: ignore[return-value]

@@ -19,22 +19,27 @@ from typing import Any, TypeVar
 
 from sessionmgr.events import Event
 
-__all__ = ["builder"]
+__all__ = ["builder", "copier"]
 
 E = TypeVar("E", bound=Event)
 
 
+def _plain(cls: type) -> bool:
+    """Whether ``cls(**fields)`` does nothing but set each slot (so setting them directly is the same)."""
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is None or not params.frozen or not hasattr(cls, "__slots__") or hasattr(cls, "__post_init__"):
+        return False
+    return all(
+        f.kw_only and f.init and f.default_factory is dataclasses.MISSING and f.name.isidentifier()
+        for f in dataclasses.fields(cls)
+    )
+
+
 def builder(cls: type[E]) -> Callable[..., E]:
     """A function making ``cls(**fields)`` (same defaults, same result), or ``cls`` itself where that is not sure."""
-    params = getattr(cls, "__dataclass_params__", None)
+    if not _plain(cls):
+        return cls
     fields = dataclasses.fields(cls)
-    plain = all(
-        f.kw_only and f.init and f.default_factory is dataclasses.MISSING and f.name.isidentifier() for f in fields
-    )
-    if params is None or not params.frozen or not hasattr(cls, "__slots__") or hasattr(cls, "__post_init__"):
-        return cls
-    if not plain:
-        return cls
     names = [f.name for f in fields]
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_MISSING": dataclasses.MISSING}
     args = []
@@ -58,3 +63,34 @@ def builder(cls: type[E]) -> Callable[..., E]:
     build: Callable[..., E] = namespace["build"]
     build.__qualname__ = f"{cls.__qualname__}.build"
     return build
+
+
+def copier(cls: type[E], carried: tuple[str, ...]) -> Callable[[Any, str, Any], E]:
+    """A function making ``cls(session=session, at=at, **{name: source.name for name in carried})``.
+
+    The fields not carried take their defaults; every required field must be carried.
+    Where :func:`builder` could not stand in for the class, the class itself is called.
+    """
+    fields = dataclasses.fields(cls)
+    missing = [f.name for f in fields if f.default is dataclasses.MISSING and f.name not in (*carried, "session", "at")]
+    if missing:
+        raise ValueError(f"{cls.__name__}: required fields not carried: {missing}")
+    if not _plain(cls):
+        return lambda source, session, at: cls(session=session, at=at, **{n: getattr(source, n) for n in carried})
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = ["def copy(source, session, at):", "    event = _new(_cls)"]
+    for f in fields:
+        namespace[f"_set_{f.name}"] = getattr(cls, f.name).__set__
+        if f.name in ("session", "at"):
+            value = f.name
+        elif f.name in carried:
+            value = f"source.{f.name}"
+        else:
+            namespace[f"_default_{f.name}"] = f.default
+            value = f"_default_{f.name}"
+        lines.append(f"    _set_{f.name}(event, {value})")
+    lines.append("    return event")
+    exec("\n".join(lines), namespace)
+    copy: Callable[[Any, str, Any], E] = namespace["copy"]
+    copy.__qualname__ = f"{cls.__qualname__}.copy"
+    return copy
