@@ -162,7 +162,7 @@ def classify_texts(texts: Sequence[str], *, signal_layer: bool = False) -> Categ
     ``signal_layer`` says the failure is known to come from the Signal layer, so
     an unrecognised text is ``decrypt_failed`` rather than ``not_crypto``.
     """
-    key = tuple(t for t in texts if t)
+    key = tuple(filter(None, texts))  # the non-empty texts, in order
     if sum(map(len, key)) > MEMO_TEXT_LIMIT:
         return _classify(key, signal_layer)
     return _memoised(key, signal_layer)
