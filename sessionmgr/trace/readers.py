@@ -10,6 +10,7 @@ opens the input, picks the parser and counts what it yields.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
@@ -100,7 +101,7 @@ class Reader:
         fmt = detect_format(head) if self.requested == "auto" else self.requested
         self.stats.format = fmt
         ctx = ReadContext(self.path, self.session, self.stats, self.session_field, self.strict)
-        numbered = self._numbered(_chain(head, handle))
+        numbered = self._numbered(itertools.chain(head, handle))
         if fmt in PARSERS:
             parsed = PARSERS[fmt](numbered, ctx)
         else:
@@ -147,8 +148,3 @@ class Reader:
 def merge(readers: Iterable[Reader]) -> Iterator[Located]:
     """Events of several inputs, merged by time (each input is read as a stream)."""
     return heapq.merge(*readers, key=lambda located: located.event.at)
-
-
-def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:
-    yield from head
-    yield from rest
