@@ -204,3 +204,16 @@ def test_backend_calls_carry_the_real_id_for_every_method() -> None:
     assert len(backend.calls) == 8 and all(c.session == BOT for c in backend.calls)
     assert backend.calls[0] == BackendCall("request_resend", BOT, "p", "m", True)
     assert view.name(name) == name  # a pseudonym given again is left alone
+
+
+def test_simulate_raw_ids_writes_raw_peers_to_its_trace(tmp_path: Path) -> None:
+    """simulate --trace pseudonymizes its peers' numbers; with --raw-ids it writes them as they are."""
+    fast = ["simulate", "--sessions", "1", "--peers", "3", "--hours", "0.5", "--no-compare", "-q"]
+    texts = {}
+    for flag in ("", "--raw-ids"):
+        trace = tmp_path / f"t{flag}.jsonl"
+        result = CliRunner().invoke(main, [*fast, "--trace", str(trace), *([flag] if flag else [])])
+        assert result.exit_code == 0, result.output
+        texts[flag] = trace.read_text()
+    assert "@s.whatsapp.net" in texts["--raw-ids"] and "@s.whatsapp.net" not in texts[""]
+    assert '"peer":"peer-' in texts[""].replace(" ", "")
