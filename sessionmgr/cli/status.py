@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from sessionmgr.cli.options import open_store_option
+from sessionmgr.cli.options import StoreUnusable, open_store_option
 from sessionmgr.clock import iso_z
 from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord
 from sessionmgr.store.sqlite import StoreError
@@ -21,7 +21,16 @@ __all__ = ["status"]
 
 
 @click.command()
-@click.option("--store", "store_url", required=True, metavar="PATH|URL", help="The store to read (a SQLite file).")
+@click.option(
+    "--store",
+    "store_url",
+    required=True,
+    metavar="PATH|URL",
+    help=(
+        "The store to read: a SQLite file (opened read only: never created, migrated or changed) "
+        "or postgresql://...; exit status 4 if it cannot be used."
+    ),
+)
 @click.option(
     "--audit", "audit_count", type=click.IntRange(min=0), default=10, show_default=True,
     help="Show this many of the latest decisions.",
@@ -31,7 +40,7 @@ def status(store_url: str, audit_count: int, as_json: bool) -> None:
     """Print each session's state as the store holds it, and the latest decisions."""
     if "://" not in store_url and store_url not in ("memory:", ":memory:") and not Path(store_url).exists():
         raise click.BadParameter(f"no store at {store_url}", param_hint="--store")
-    store = open_store_option(store_url)
+    store = open_store_option(store_url, read_only=True)  # reading never migrates, chmods or creates
     assert store is not None
 
     async def read() -> tuple[list[SessionRecord], list[AuditEntry], list[QuarantineEntry]]:
@@ -43,7 +52,7 @@ def status(store_url: str, audit_count: int, as_json: bool) -> None:
     try:
         records, audit, quarantine = asyncio.run(read())
     except (sqlite3.DatabaseError, StoreError) as exc:
-        raise click.ClickException(f"cannot read the store {store_url}: {exc}") from None
+        raise StoreUnusable(f"cannot read the store {store_url}: {exc}") from None
     kept = Counter(q.session for q in quarantine)
     latest = audit[-audit_count:] if audit_count else []
     if as_json:

@@ -24,9 +24,12 @@ __all__ = [
 ]
 
 
-def open_store(target: str | None) -> Store:
+def open_store(target: str | None, *, read_only: bool = False) -> Store:
     """A store from a URL or path: ``None``/``memory:`` for memory, ``sqlite:///path`` or a path for SQLite,
-    ``postgresql://...`` (or ``postgres://``) for PostgreSQL."""
+    ``postgresql://...`` (or ``postgres://``) for PostgreSQL.
+
+    ``read_only`` opens a SQLite file without creating, migrating or changing it (PostgreSQL
+    ignores it: its schema is created by the first worker that connects)."""
     if target is None or target in ("memory:", ":memory:"):
         return MemoryStore()
     if target.startswith(("postgresql://", "postgres://")):
@@ -44,4 +47,4 @@ def open_store(target: str | None) -> Store:
         raise ValueError(f"store URL {target!r}: expected sqlite:///path/to.db (three slashes)")
     if "://" in path:
         raise ValueError(f"store URL {target!r}: only sqlite:///, postgresql:// and memory: are supported")
-    return SQLiteStore(path)
+    return SQLiteStore(path, read_only=read_only)

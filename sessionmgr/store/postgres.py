@@ -105,6 +105,10 @@ class PostgresStore:
 
     # --- plumbing -------------------------------------------------------------------
 
+    async def connect(self) -> None:
+        """Connect now, so that a server that cannot be used fails here with a :class:`StoreError`."""
+        await self._run(lambda db: None)
+
     async def _run(self, fn: Callable[[psycopg.Connection[tuple[Any, ...]]], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._with_connection, fn)
@@ -122,6 +126,9 @@ class PostgresStore:
         db.execute("SET TIME ZONE 'UTC'")
         try:
             self._migrate(db)
+        except psycopg.Error as exc:  # e.g. no right to create tables: say where and what, not a traceback
+            db.close()
+            raise StoreError(f"{redact(self.url)}: cannot prepare the schema: {str(exc).strip()}") from exc
         except BaseException:
             db.close()
             raise
