@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.postgres import HOW_TO_RUN, fresh_schema, server_url
 from sessionmgr.clock import LoopClock
 from sessionmgr.events import SessionCorrupted
 from sessionmgr.pseudonym import Pseudonymizer
@@ -175,3 +176,30 @@ def test_coalescing_keeps_what_applying_every_write_in_turn_would_keep() -> None
     batch.coalesce()
     assert batch.records == [SessionRecord(session="s", errors=2)]
     assert batch.messages == [closed]
+
+
+@pytest.mark.virtual_time
+async def test_a_postgres_connection_killed_under_the_journal_is_reopened_and_nothing_is_lost() -> None:
+    """PostgreSQL: the server ends the store's connection; the journal's retry reconnects and writes every row."""
+    server = server_url()
+    if server is None:
+        pytest.skip(HOW_TO_RUN)
+    import psycopg
+
+    from sessionmgr.store.postgres import PostgresStore
+
+    url = fresh_schema(server)
+    store = PostgresStore(url)
+    journal = Journal(store, Pseudonymizer(b"k"), LoopClock())
+    journal.start()
+    await store.connect()
+    pid = await store._run(lambda db: db.execute("SELECT pg_backend_pid()").fetchone())
+    assert pid is not None
+    with psycopg.connect(server, autocommit=True) as admin:  # another process ends our session, as a failover does
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid[0],))
+    _decide(journal, 20)
+    await journal.commit()
+    assert journal.write_failures >= 1
+    assert len(await store.audit()) == 20
+    await journal.close()
+    await store.close()
