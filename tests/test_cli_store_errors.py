@@ -36,7 +36,7 @@ COMMANDS: dict[str, Callable[[Path], list[str]]] = {
 }
 
 
-def _unusable(result: Result, store: Path, why: str) -> None:
+def _unusable(result: Result, store: Path | str, why: str) -> None:
     """The command stopped with exit status 4 and one line naming the store and what is wrong with it."""
     assert result.exit_code == EXIT_STORE, result.output
     assert isinstance(result.exception, SystemExit), repr(result.exception)
@@ -198,3 +198,11 @@ def test_status_on_a_store_being_written_reads_what_was_committed(tmp_path: Path
         other.close()
     assert result.exit_code == 0, result.output
     assert "corrupted" in result.output
+
+
+def test_a_postgresql_server_that_refuses_is_one_line_without_the_password() -> None:
+    """A PostgreSQL URL nobody answers on stops replay with exit status 4, one line, the password hidden."""
+    url = "postgresql://bot:hunter2@127.0.0.1:1/sessions"
+    result = CliRunner().invoke(main, ["replay", str(LOG), "-q", "--store", url])
+    _unusable(result, "postgresql://bot:***@127.0.0.1:1/sessions", "cannot connect")
+    assert "hunter2" not in result.output

@@ -122,13 +122,13 @@ class PostgresStore:
         try:
             db = psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, int(self._connect_timeout)))
         except psycopg.OperationalError as exc:
-            raise StoreError(f"{redact(self.url)}: cannot connect: {str(exc).strip()}") from exc
+            raise StoreError(f"{redact(self.url)}: cannot connect: {' '.join(str(exc).split())}") from exc
         db.execute("SET TIME ZONE 'UTC'")
         try:
             self._migrate(db)
         except psycopg.Error as exc:  # e.g. no right to create tables: say where and what, not a traceback
             db.close()
-            raise StoreError(f"{redact(self.url)}: cannot prepare the schema: {str(exc).strip()}") from exc
+            raise StoreError(f"{redact(self.url)}: cannot prepare the schema: {' '.join(str(exc).split())}") from exc
         except BaseException:
             db.close()
             raise
