@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 
 from sessionmgr.clock import Clock, LoopClock
@@ -56,7 +57,10 @@ class Journal:
         self.max_queued_rows = max_queued_rows
         self.close_timeout = close_timeout
         self._batch = WriteBatch()  # this step's decisions
-        self._waiting = WriteBatch()  # decided, not yet handed to the store
+        # flushed, not yet handed to the store: one batch per step while writes succeed (so a run's
+        # transactions do not depend on thread timing), all merged into one while they fail
+        self._pending: deque[WriteBatch] = deque()
+        self._pending_rows = 0
         self._flush_scheduled = False
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
@@ -76,7 +80,7 @@ class Journal:
     @property
     def queued_rows(self) -> int:
         """Rows decided and not yet written (including a batch being written or retried)."""
-        return self._in_flight + len(self._waiting) + len(self._batch)
+        return self._in_flight + self._pending_rows + len(self._batch)
 
     def start(self) -> None:
         self._wake, self._idle = asyncio.Event(), asyncio.Event()
@@ -97,7 +101,7 @@ class Journal:
         await asyncio.gather(self._writer, written, deadline, return_exceptions=True)
         self._writer = None
         unwritten = WriteBatch()
-        for part in (self._waiting, self._batch):
+        for part in (*self._pending, self._batch):
             unwritten.extend(part)
         if unwritten:
             _log.error(
@@ -149,7 +153,11 @@ class Journal:
     def _flush(self) -> None:
         self._flush_scheduled = False
         if self._batch and self._wake is not None and self._idle is not None:
-            self._waiting.extend(self._batch)
+            if self._failing_since is not None and self._pending:
+                self._pending[-1].extend(self._batch)  # joins the batch being retried
+            else:
+                self._pending.append(self._batch)
+            self._pending_rows += len(self._batch)
             self._batch = WriteBatch()
             self._idle.clear()
             self._wake.set()
@@ -157,29 +165,40 @@ class Journal:
                 self._bound()
 
     def _bound(self) -> None:
-        """Keep the waiting rows within ``max_queued_rows``: coalesce, then drop the oldest audit
-        entries, loudly (records, ledger rows and quarantined keys are never dropped)."""
-        if len(self._waiting) <= self.max_queued_rows:
+        """Keep the pending rows within ``max_queued_rows``: merge and coalesce, then drop the oldest
+        audit entries, loudly (records, ledger rows and quarantined keys are never dropped)."""
+        if self._pending_rows <= self.max_queued_rows:
             return
-        self._waiting.coalesce()
-        excess = min(len(self._waiting) - self.max_queued_rows, len(self._waiting.audit))
+        merged = self._merge_pending()
+        merged.coalesce()
+        excess = min(len(merged) - self.max_queued_rows, len(merged.audit))
         if excess > 0:
             first = self.dropped_audit == 0
             self.dropped_audit += excess
-            del self._waiting.audit[:excess]
+            del merged.audit[:excess]
             if first:  # then again, with the running total, in each reminder of the write loop
                 _log.error(
                     "store writes failing and more than %d rows queued: dropping the oldest audit entries",
                     self.max_queued_rows,
                 )
+        self._pending_rows = len(merged)
+
+    def _merge_pending(self) -> WriteBatch:
+        """All pending batches as one, in decision order (applying it equals applying each in turn)."""
+        merged = self._pending.popleft() if self._pending else WriteBatch()
+        while self._pending:
+            merged.extend(self._pending.popleft())
+        self._pending.append(merged)
+        return merged
 
     async def _write_loop(self) -> None:
         assert self._wake is not None and self._idle is not None
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._waiting:
-                batch, self._waiting = self._waiting, WriteBatch()
+            while self._pending:
+                batch = self._pending.popleft()
+                self._pending_rows -= len(batch)
                 self._in_flight = len(batch)
                 try:
                     written = await self._attempt(batch)
@@ -190,8 +209,9 @@ class Journal:
                     self._in_flight = 0
                     if not written:
                         # back in front of what was decided meanwhile: one transaction for all, in decision order
-                        batch.extend(self._waiting)
-                        self._waiting = batch
+                        self._pending.appendleft(batch)
+                        self._pending_rows += len(batch)
+                        self._merge_pending()
                 if not written:
                     self._bound()
                     await self._clock.sleep(self._delay)
