@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 
 import harness.replay
 import harness.simulate  # noqa: F401
+from harness.postgres import HOW_TO_RUN, fresh_schema, server_url
 from sessionmgr.cli import main
 from sessionmgr.cli.options import EXIT_STORE
 from sessionmgr.store import SessionRecord, Status, WriteBatch
@@ -206,3 +207,30 @@ def test_a_postgresql_server_that_refuses_is_one_line_without_the_password() -> 
     result = CliRunner().invoke(main, ["replay", str(LOG), "-q", "--store", url])
     _unusable(result, "postgresql://bot:***@127.0.0.1:1/sessions", "cannot connect")
     assert "hunter2" not in result.output
+
+
+def test_status_on_postgresql_creates_nothing_and_reads_read_only() -> None:
+    """status on a PostgreSQL schema with no sessionmgr tables refuses it and creates none; on a store it reads."""
+    server = server_url()
+    if server is None:
+        pytest.skip(HOW_TO_RUN)
+    import psycopg
+
+    from sessionmgr.store.postgres import PostgresStore
+
+    url = fresh_schema(server)
+    result = CliRunner().invoke(main, ["status", "--store", url])
+    _unusable(result, "", "no sessionmgr schema here (nothing was created)")
+    with psycopg.connect(url) as db:
+        tables = db.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").fetchone()
+    assert tables == (0,)
+
+    async def write() -> None:
+        store = PostgresStore(url)
+        await store.apply(WriteBatch(records=[SessionRecord(session="bot-01", status=Status.CORRUPTED)]))
+        await store.close()
+
+    asyncio.run(write())
+    result = CliRunner().invoke(main, ["status", "--store", url])
+    assert result.exit_code == 0, result.output
+    assert "bot-01" in result.output and "corrupted" in result.output

@@ -28,8 +28,8 @@ def open_store(target: str | None, *, read_only: bool = False) -> Store:
     """A store from a URL or path: ``None``/``memory:`` for memory, ``sqlite:///path`` or a path for SQLite,
     ``postgresql://...`` (or ``postgres://``) for PostgreSQL.
 
-    ``read_only`` opens a SQLite file without creating, migrating or changing it (PostgreSQL
-    ignores it: its schema is created by the first worker that connects)."""
+    ``read_only`` never creates, migrates or changes anything: a SQLite file is opened read only,
+    a PostgreSQL session's transactions are READ ONLY."""
     if target is None or target in ("memory:", ":memory:"):
         return MemoryStore()
     if target.startswith(("postgresql://", "postgres://")):
@@ -39,7 +39,7 @@ def open_store(target: str | None, *, read_only: bool = False) -> Store:
             raise ValueError(
                 f"store URL {target.split('@')[-1]!r}: PostgreSQL needs psycopg: pip install 'sessionmgr[postgres]'"
             ) from exc
-        return PostgresStore(target)
+        return PostgresStore(target, read_only=read_only)
     from sessionmgr.store.sqlite import SQLiteStore  # lazy: SQLite only when asked for
 
     path = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target

@@ -82,8 +82,11 @@ class PostgresStore:
         owner: str | None = None,
         lease: timedelta = timedelta(seconds=30),
         connect_timeout: float = 10.0,
+        read_only: bool = False,
     ) -> None:
         self.url = url
+        #: read only (``sessionmgr status``): no migration, and every transaction is READ ONLY
+        self.read_only = read_only
         self.owner = owner
         self.lease = lease
         self._connect_timeout = connect_timeout
@@ -125,7 +128,10 @@ class PostgresStore:
             raise StoreError(f"{redact(self.url)}: cannot connect: {' '.join(str(exc).split())}") from exc
         db.execute("SET TIME ZONE 'UTC'")
         try:
-            self._migrate(db)
+            if self.read_only:
+                self._check_read_only(db)
+            else:
+                self._migrate(db)
         except psycopg.Error as exc:  # e.g. no right to create tables: say where and what, not a traceback
             db.close()
             raise StoreError(f"{redact(self.url)}: cannot prepare the schema: {' '.join(str(exc).split())}") from exc
@@ -133,6 +139,18 @@ class PostgresStore:
             db.close()
             raise
         return db
+
+    def _check_read_only(self, db: psycopg.Connection[tuple[Any, ...]]) -> None:
+        """Make this session read only and refuse a database that holds no sessionmgr schema (none is created)."""
+        db.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        if not _one(db.execute("SELECT (to_regclass('sessionmgr_schema') IS NOT NULL)::int").fetchone()):
+            raise StoreError(f"{redact(self.url)}: no sessionmgr schema here (nothing was created)")
+        version = _one(db.execute("SELECT coalesce(max(version), 0) FROM sessionmgr_schema").fetchone())
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{redact(self.url)}: schema version {version} is newer than this sessionmgr understands "
+                f"({SCHEMA_VERSION}); upgrade sessionmgr"
+            )
 
     def _migrate(self, db: psycopg.Connection[tuple[Any, ...]]) -> None:
         with db.transaction():
