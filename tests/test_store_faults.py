@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 
 from harness.postgres import HOW_TO_RUN, fresh_schema, server_url
+from sessionmgr.backend import MockBackend
+from sessionmgr.categories import Category
 from sessionmgr.clock import LoopClock
-from sessionmgr.events import SessionCorrupted
+from sessionmgr.events import DecryptError, Event, SessionCorrupted
+from sessionmgr.manager import SessionManager
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.recovery.journal import Journal
 from sessionmgr.store import MemoryStore, MessageRecord, SessionRecord, Status, WriteBatch
@@ -202,4 +205,30 @@ async def test_a_postgres_connection_killed_under_the_journal_is_reopened_and_no
     assert journal.write_failures >= 1
     assert len(await store.audit()) == 20
     await journal.close()
+    await store.close()
+
+
+@pytest.mark.virtual_time
+async def test_a_manager_whose_store_is_locked_for_15_s_keeps_every_decision(tmp_path: Path) -> None:
+    """The issue's case end to end: decisions made while another process locks the SQLite store all reach its audit."""
+    path = tmp_path / "store.db"
+    store = SQLiteStore(path, busy_timeout=0.01)
+    manager = SessionManager(MockBackend(), store=store)
+    events: list[Event] = []
+    manager.bus.subscribe(events.append)
+    await manager.start()
+    await manager.drain()
+    holder = _LockHolder(path)
+    loop = asyncio.get_running_loop()
+    loop.call_later(15.0, holder.release)
+    started = loop.time()
+    for n in range(20):
+        peer = f"55119999{n:05d}@s.whatsapp.net"
+        await manager.observe(DecryptError(session="bot-1", peer=peer, error="Bad MAC", category=Category.BAD_MAC))
+    await manager.drain()
+    assert loop.time() - started >= 15.0  # the decisions waited for the lock
+    audited = [e.kind for e in events if e.decision and e.audited]
+    await manager.aclose()
+    assert len(audited) >= 20  # a resend asked of each peer, at least
+    assert [e.kind for e in await store.audit()] == audited
     await store.close()
