@@ -227,7 +227,7 @@ class Journal:
             if self.on_lease_lost is not None:
                 self.on_lease_lost(lost)
             else:
-                _log.error("store write refused for %s: %s", ", ".join(sorted(lost.sessions)), lost)
+                _log.exception("store write refused for %s", ", ".join(sorted(lost.sessions)))
         except Exception as exc:  # any failure is retried: dropping decisions is worse than waiting
             self._failed(batch, exc)
             return False
