@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from sessionmgr.cli.options import RAW_IDS_OPTION, open_store_option
+from sessionmgr.cli.options import RAW_IDS_OPTION, StoreUnusable, open_store_option
 from sessionmgr.clock import iso_z
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord
@@ -22,7 +22,16 @@ __all__ = ["status"]
 
 
 @click.command()
-@click.option("--store", "store_url", required=True, metavar="PATH|URL", help="The store to read (a SQLite file).")
+@click.option(
+    "--store",
+    "store_url",
+    required=True,
+    metavar="PATH|URL",
+    help=(
+        "The store to read: a SQLite file (opened read only: never created, migrated or changed) "
+        "or postgresql://...; exit status 4 if it cannot be used."
+    ),
+)
 @click.option(
     "--audit", "audit_count", type=click.IntRange(min=0), default=10, show_default=True,
     help="Show this many of the latest decisions.",
@@ -37,7 +46,7 @@ def status(store_url: str, audit_count: int, as_json: bool, raw_ids: bool) -> No
     """
     if "://" not in store_url and store_url not in ("memory:", ":memory:") and not Path(store_url).exists():
         raise click.BadParameter(f"no store at {store_url}", param_hint="--store")
-    store = open_store_option(store_url)
+    store = open_store_option(store_url, read_only=True)  # reading never migrates, chmods or creates
     assert store is not None
 
     async def read() -> tuple[list[SessionRecord], list[AuditEntry], list[QuarantineEntry]]:
@@ -49,7 +58,7 @@ def status(store_url: str, audit_count: int, as_json: bool, raw_ids: bool) -> No
     try:
         records, audit, quarantine = asyncio.run(read())
     except (sqlite3.DatabaseError, StoreError) as exc:
-        raise click.ClickException(f"cannot read the store {store_url}: {exc}") from None
+        raise StoreUnusable(f"cannot read the store {store_url}: {exc}") from None
     pseudonymizer = Pseudonymizer(raw=raw_ids)
     kept = Counter(pseudonymizer.session(q.session) for q in quarantine)
     latest = audit[-audit_count:] if audit_count else []

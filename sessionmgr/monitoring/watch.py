@@ -8,10 +8,11 @@ import glob
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sessionmgr.backend import MockBackend
+from sessionmgr.events import Event
 from sessionmgr.manager import SessionManager
 from sessionmgr.monitoring.http import MonitoringServer, monitoring
 from sessionmgr.monitoring.logsink import LoggingSink
@@ -60,6 +61,7 @@ async def watch(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[MonitoringServer], None] | None = None,
     pseudonymizer: Pseudonymizer | None = None,
+    subscribers: Sequence[Callable[[Event], None]] = (),
 ) -> SessionManager:
     """Follow ``paths`` until ``stop`` is set (or SIGTERM/SIGINT); returns the manager for inspection.
 
@@ -76,6 +78,8 @@ async def watch(
             loop.add_signal_handler(sig, stop.set)
     manager = SessionManager(MockBackend(), policy=policy, store=store, advisory=True, pseudonymizer=pseudonymizer)
     manager.bus.subscribe(LoggingSink(logging.getLogger("sessionmgr.events"), manager.pseudonymizer))
+    for subscriber in subscribers:  # alert sinks (a webhook), as the caller chose
+        manager.bus.subscribe(subscriber)
     halt = threading.Event()
     readers: list[Reader] = []
 
