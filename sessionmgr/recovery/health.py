@@ -23,6 +23,8 @@ class Health:
         self._emit = emit
         self._tasks = tasks
         self._sessions = sessions
+        #: (sessions, unhealthy, corrupted) as the last check reported them
+        self._last: tuple[int, int, int] | None = None
 
     def turn_unhealthy(self, state: SessionState, now: int) -> None:
         state.healthy = False
@@ -59,8 +61,26 @@ class Health:
         threshold = self._policy.unhealthy_threshold
         unhealthy = sum(1 for s in self._sessions if s.window.weight(now) >= threshold)
         corrupted = sum(1 for s in self._sessions if s.status.is_down)
+        self._last = (len(self._sessions), unhealthy, corrupted)
         event = HealthChecked(session="*", sessions=len(self._sessions), unhealthy=unhealthy, corrupted=corrupted)
         return self._emit(event)
+
+    def quiet(self) -> bool:
+        """Whether a check now would only repeat the last one, and would until something happens.
+
+        True when nothing is left to write, no session has errors in its window
+        (so none can turn unhealthy or healthy by time alone) and the counts are
+        the ones last reported: the periodic monitor may then skip its ticks.
+        """
+        if self._last is None:
+            return False
+        now = to_ns(self._clock.monotonic())
+        corrupted = 0
+        for state in self._sessions:
+            if state.window.weight(now) > 0 or state.unsaved_errors or state.persisted is not state.record:
+                return False
+            corrupted += state.status.is_down
+        return self._last == (len(self._sessions), 0, corrupted)
 
     def of(self, session: str) -> SessionHealth:
         """The session's health now: a pure function of its error window and status."""
