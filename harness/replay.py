@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from harness.loop import VirtualLoop
+from harness.timeguard import LIMIT, TimeGuard
 from sessionmgr.backend import BackendCall, BackendError, MockBackend
 from sessionmgr.bus import EventBus
 from sessionmgr.events import ActionFailed, Event, RegenerationFailed, RetryFinished, RetryScheduled
@@ -23,7 +24,7 @@ from sessionmgr.report.recorder import ReportRecorder
 from sessionmgr.stats import StatsCollector
 from sessionmgr.store import MemoryStore, Store
 from sessionmgr.trace.codec import TraceError, decode_event
-from sessionmgr.trace.readers import Located, Reader, merge
+from sessionmgr.trace.readers import Located, Reader
 
 __all__ = ["Progress", "RecordedOutcomes", "ReplayResult", "ReplayRun", "replay", "run_replay"]
 
@@ -208,9 +209,15 @@ def run_replay(
     tail: float | None = None,
     progress: Progress | None = None,
     keep_events: bool = False,
+    max_gap: float | None = LIMIT,
 ) -> ReplayResult:
-    """Replay files on a fresh virtual loop whose clock starts at their first event."""
-    first, items = _first(merge(readers))
+    """Replay files on a fresh virtual loop whose clock starts at their first event.
+
+    A line more than ``max_gap`` seconds from its neighbours that the lines after
+    it do not go on from is rejected (``None``: never); see :mod:`harness.timeguard`.
+    """
+    guard = TimeGuard(max_gap)
+    first, items = _first(guard.merged(readers))
     epoch = first.event.at if first is not None else datetime.fromtimestamp(0).astimezone()
     if first is not None and first.offset is not None:
         epoch -= timedelta(seconds=first.offset)  # the trace's own origin
@@ -244,5 +251,6 @@ def run_replay(
         "files": [s.to_dict() for s in stats],
         "recorded_backend_failures": len(outcomes),
     }
+    guard.account(accounting)
     parts = ReportParts(run.recorder, source=source, input=accounting)
     return ReplayResult(build_report(parts), parts, run.events, run.backend)

@@ -51,7 +51,7 @@ def never_regenerates(call: BackendCall) -> bytes | None:
 
 async def test_a_manager_with_nothing_to_do_does_not_tick_through_a_quiet_month(started: Starter) -> None:
     """An idle manager reports health for one window after it starts, then not again through a month."""
-    manager, events = await started(MockBackend())
+    _, events = await started(MockBackend())
     await asyncio.sleep(MONTH)
     assert checks(events) == [120.0, 240.0]  # one 300 s window after the start, then nothing
 
@@ -97,7 +97,7 @@ async def test_the_error_rate_alert_resolves_on_time_with_nothing_else_happening
 
 async def test_a_healthy_session_is_still_forgotten_when_its_windows_age_out(started: Starter) -> None:
     """Cleanup keeps ticking while a healthy session waits to be forgotten, so it is, with nothing else happening."""
-    manager, events = await started(MockBackend())
+    manager, _ = await started(MockBackend())
     await asyncio.sleep(MONTH)
     await manager.observe(bad_mac(1))
     await manager.drain()
