@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from harness.replay import run_replay
 from harness.timeguard import TimeGuard
+from sessionmgr.cli import main
 from sessionmgr.events import DecryptOk, HealthChecked
 from sessionmgr.trace.lines import ReadError
 from sessionmgr.trace.readers import Reader
@@ -139,3 +142,14 @@ def test_no_limit_replays_every_line() -> None:
     report = run_replay([reader], max_gap=None).report
     assert report["input"]["rejected_count"] == 0
     assert reader.stats.events == 11
+
+
+@pytest.mark.parametrize(("option", "rejected"), [([], 1), (["--max-gap", "0"], 0), (["--max-gap", "40000"], 0)])
+def test_replay_max_gap_option_sets_the_limit(tmp_path: Path, option: list[str], rejected: int) -> None:
+    """``replay --max-gap DAYS`` sets how far off a lone line must be to be rejected; 0 rejects none."""
+    path = tmp_path / "century.trace"
+    times = [*_minutes(5), START + 36_500 * DAY, *_minutes(10)[5:]]
+    path.write_text("\n".join([HEADER, *(_line(at, n) for n, at in enumerate(times))]) + "\n")
+    result = CliRunner().invoke(main, ["replay", "-q", str(path), "--json", "-", *option])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["input"]["rejected_count"] == rejected
