@@ -45,7 +45,6 @@ from sessionmgr.recovery.state import SessionTable
 from sessionmgr.recovery.tasks import TaskSupervisor
 from sessionmgr.stats import SessionHealth, StatsCollector, StatsSnapshot
 from sessionmgr.store import MemoryStore, Store
-from sessionmgr.store.fencing import OwnedStore
 
 __all__ = ["SessionManager", "initialize_session_manager"]
 
@@ -93,8 +92,7 @@ class SessionManager:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
         policy, clock = self.policy, self.clock
         self._emit = emit = Publisher(clock, self.bus, advisory=advisory)
-        self._tasks = tasks = TaskSupervisor(clock)
-        self.bus.subscribe(tasks.notice)  # activity wakes the periodic jobs that had nothing to do
+        self._tasks = tasks = TaskSupervisor(clock, self.bus)  # activity on the bus wakes idle periodic jobs
         # Writes made in one step of the loop go to the store as one transaction.
         self._journal = journal = Journal(self.store, self.pseudonymizer)
         self._unsubscribe_journal: Callable[[], None] | None = self.bus.subscribe(journal.audit)
@@ -107,7 +105,7 @@ class SessionManager:
             policy, clock, emit, rng=rng or random.Random(0), pseudonymizer=self.pseudonymizer, advisory=advisory
         )
         self._actions = actions
-        self._health = Health(policy, clock, emit, tasks, sessions)
+        self._health = Health(policy, clock, emit, tasks, sessions, self._alerts, self.store)
         self._ledger = ledger = MessageLedger(policy, clock, emit, tasks, journal, pseudonymizer=self.pseudonymizer)
         self._phone = phone = PhoneRung(policy, clock, emit, tasks, backend, actions=actions, ledger=ledger)
         self._peers = PeerRepair(
@@ -152,18 +150,8 @@ class SessionManager:
         self._journal.start()
         restored = await restore(self.store, self.clock, self._sessions, self._alerts, self._ladder, self._ledger)
         self._emit(ManagerStarted(session="*", restored_sessions=restored))
-        self._tasks.every(
-            self.policy.health_check_interval, self.check_health, name="sessionmgr-health", idle=self._health_idle,
-            linger=self.policy.window,  # a window after the last activity, as a replay's tail ends
-        )  # fmt: skip
-        self._tasks.every(
-            self.policy.cleanup_interval, self.cleanup_corrupted_sessions, name="sessionmgr-cleanup",
-            idle=self._cleanup.quiet,
-        )  # fmt: skip
-
-    def _health_idle(self) -> bool:
-        # a shared store's leases are reported at every tick (for the metrics): never idle then
-        return not isinstance(self.store, OwnedStore) and self._alerts.quiet() and self._health.quiet()
+        self._health.monitor(self.check_health)  # both skip the ticks at which they would do nothing
+        self._cleanup.schedule(self._tasks)
 
     async def aclose(self) -> None:
         """Stop the timers, cancel actions still in flight, and flush the store."""

@@ -13,6 +13,7 @@ from sessionmgr.recovery.journal import Journal
 from sessionmgr.recovery.messages import MessageLedger
 from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.state import SessionState, SessionTable
+from sessionmgr.recovery.tasks import TaskSupervisor
 from sessionmgr.retry import RetriesExhausted
 from sessionmgr.store import MemoryStore, QuarantineEntry, Status
 
@@ -61,6 +62,10 @@ class Cleanup:
         cleaned = [session for session, state in sorted(candidates.items()) if await self._clean(state)]
         self._forget_aged_out()
         return cleaned
+
+    def schedule(self, tasks: TaskSupervisor) -> None:
+        """Run every cleanup interval, skipping the ticks at which a run could change nothing."""
+        tasks.every(self._policy.cleanup_interval, self.run, name="sessionmgr-cleanup", idle=self.quiet)
 
     def quiet(self) -> bool:
         """Whether a run now could change nothing, and no later one either until something happens.

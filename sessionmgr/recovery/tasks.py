@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from sessionmgr.bus import EventBus
 from sessionmgr.clock import Clock, to_ns
 from sessionmgr.events import Event, HealthChecked, LeasesHeld
 
@@ -28,8 +29,10 @@ class TaskSupervisor:
     virtual time forward.
     """
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, bus: EventBus | None = None) -> None:
         self._clock = clock
+        if bus is not None:
+            bus.subscribe(self.notice)
         self._actions: set[asyncio.Task[Any]] = set()
         self._timers: set[asyncio.Task[Any]] = set()
         self._periodic: list[asyncio.Task[None]] = []
@@ -63,11 +66,11 @@ class TaskSupervisor:
         it, on the same grid, and asks again. An empty stretch of time costs no
         ticks: a replay can jump a year of virtual time.
         """
-        task = asyncio.create_task(self._every(interval, job, idle, to_ns(linger)), name=name)
+        task = asyncio.create_task(self._every(name, interval, job, idle, to_ns(linger)), name=name)
         self._periodic.append(task)
 
     def notice(self, event: Event) -> None:
-        """A bus subscriber: any event but the periodic jobs' routine reports is activity, and wakes idle jobs."""
+        """Any event but the periodic jobs' routine reports is activity: it wakes the idle jobs."""
         if isinstance(event, _ROUTINE):
             return
         self._active_at = max(self._active_at, to_ns(event.t))
@@ -104,7 +107,7 @@ class TaskSupervisor:
             _log.error("manager task failed", exc_info=task.exception())
 
     async def _every(
-        self, interval: float, job: Callable[[], Awaitable[object]], idle: Idle | None, linger: int
+        self, name: str, interval: float, job: Callable[[], Awaitable[object]], idle: Idle | None, linger: int
     ) -> None:
         step = max(1, to_ns(interval))
         delay = interval
@@ -115,7 +118,7 @@ class TaskSupervisor:
                 try:
                     await job()
                 except Exception:
-                    _log.exception("periodic job %s failed", getattr(job, "__name__", job))
+                    _log.exception("periodic job %s failed", name)
                 continue
             skipped = to_ns(self._clock.monotonic())
             await self._until_activity()
