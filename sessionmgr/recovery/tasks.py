@@ -31,8 +31,6 @@ class TaskSupervisor:
 
     def __init__(self, clock: Clock, bus: EventBus | None = None) -> None:
         self._clock = clock
-        if bus is not None:
-            bus.subscribe(self.notice)
         self._actions: set[asyncio.Task[Any]] = set()
         self._timers: set[asyncio.Task[Any]] = set()
         self._periodic: list[asyncio.Task[None]] = []
@@ -40,6 +38,8 @@ class TaskSupervisor:
         self._idle: set[asyncio.Event] = set()
         #: when the last activity happened (clock nanoseconds)
         self._active_at = 0
+        if bus is not None:
+            bus.subscribe(self.notice)
 
     def action(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run an action that :meth:`drain` waits for."""
