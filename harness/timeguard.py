@@ -87,34 +87,44 @@ class TimeGuard:
                     times.append(item.event.at)
             return times[:count]
 
+        span = self._span
         previous: datetime | None = None  # the time of the last line let through
         latest: datetime | None = None
         recent: deque[datetime] = deque(maxlen=LOOKAHEAD)  # the last lines let through
-        while (item := ahead.popleft() if ahead else next(items, None)) is not None:
-            if item.untimed:
+        # A line inside [lo, hi] (half a span around a line let through, which `previous` lies in
+        # too) is within a span of `previous`: no arithmetic on most lines, only two comparisons.
+        lo: datetime | None = None
+        hi: datetime | None = None
+        for read in items:
+            ahead.append(read)
+            while ahead:
+                item = ahead.popleft()
+                if item.untimed:
+                    yield item
+                    continue
+                at = item.event.at
+                if span is not None and (lo is None or hi is None or not lo <= at <= hi):
+                    first = previous is None
+                    if previous is None:
+                        head = sorted([at, *times_ahead(LOOKAHEAD - 1)])
+                        previous = head[(len(head) - 1) // 2]
+                    if abs(at - previous) > span:
+                        following = times_ahead(LOOKAHEAD)
+                        wide = max(span, PACE * _pace([*recent, previous]), PACE * _pace(following))
+                        if abs(at - previous) > wide:
+                            with_it = sum(abs(t - at) <= wide for t in following)
+                            with_before = sum(abs(t - previous) <= wide for t in following)
+                            if with_it <= with_before:
+                                self._reject(reader, item, self._reason(at, previous, first, following, with_before))
+                                continue
+                    lo, hi = at - span / 2, at + span / 2
+                previous = at
+                recent.append(at)
+                if latest is not None and at < latest:
+                    self.out_of_order[reader.path] += 1
+                else:
+                    latest = at
                 yield item
-                continue
-            at = item.event.at
-            first = previous is None
-            if previous is None:
-                head = sorted([at, *times_ahead(LOOKAHEAD - 1)])
-                previous = head[(len(head) - 1) // 2]
-            if self._span is not None and abs(at - previous) > self._span:
-                following = times_ahead(LOOKAHEAD)
-                span = max(self._span, PACE * _pace([*recent, previous]), PACE * _pace(following))
-                if abs(at - previous) > span:
-                    with_it = sum(abs(t - at) <= span for t in following)
-                    with_before = sum(abs(t - previous) <= span for t in following)
-                    if with_it <= with_before:
-                        self._reject(reader, item, self._reason(at, previous, first, following, with_before))
-                        continue
-            previous = at
-            recent.append(at)
-            if latest is not None and at < latest:
-                self.out_of_order[reader.path] += 1
-            else:
-                latest = at
-            yield item
 
     def _reason(self, at: datetime, before: datetime, first: bool, following: list[datetime], agree: int) -> str:
         assert self.limit is not None
