@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from harness.loop import VirtualLoop
+from harness.timeguard import LIMIT, TimeGuard
 from sessionmgr.backend import BackendCall, BackendError, MockBackend
 from sessionmgr.bus import EventBus
 from sessionmgr.events import ActionFailed, Event, RegenerationFailed, RetryFinished, RetryScheduled
@@ -23,7 +24,7 @@ from sessionmgr.report.recorder import ReportRecorder
 from sessionmgr.stats import StatsCollector
 from sessionmgr.store import MemoryStore, Store
 from sessionmgr.trace.codec import TraceError, decode_event
-from sessionmgr.trace.readers import Located, Reader, merge
+from sessionmgr.trace.readers import Located, Reader
 
 __all__ = ["Progress", "RecordedOutcomes", "ReplayResult", "ReplayRun", "replay", "run_replay"]
 
@@ -210,13 +211,17 @@ def run_replay(
     progress: Progress | None = None,
     keep_events: bool = False,
     raw_ids: bool = False,
+    max_gap: float | None = LIMIT,
 ) -> ReplayResult:
     """Replay files on a fresh virtual loop whose clock starts at their first event.
 
     Phone numbers in session ids and file names appear as pseudonyms unless ``raw_ids``.
+    A line more than ``max_gap`` seconds from its neighbours that the lines after
+    it do not go on from is rejected (``None``: never); see :mod:`harness.timeguard`.
     """
     pseudonymizer = Pseudonymizer(b"replay", raw=raw_ids)
-    first, items = _first(merge(readers))
+    guard = TimeGuard(max_gap)
+    first, items = _first(guard.merged(readers))
     epoch = first.event.at if first is not None else datetime.fromtimestamp(0).astimezone()
     if first is not None and first.offset is not None:
         epoch -= timedelta(seconds=first.offset)  # the trace's own origin
@@ -250,5 +255,6 @@ def run_replay(
         "files": [s.to_dict() | {"file": pseudonymizer.path(s.source)} for s in stats],
         "recorded_backend_failures": len(outcomes),
     }
+    guard.account(accounting, name=pseudonymizer.path)
     parts = ReportParts(run.recorder, source=source, input=accounting)
     return ReplayResult(build_report(parts), parts, run.events, run.backend)

@@ -92,7 +92,7 @@ class SessionManager:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
         policy, clock = self.policy, self.clock
         self._emit = emit = Publisher(clock, self.bus, advisory=advisory)
-        self._tasks = tasks = TaskSupervisor(clock)
+        self._tasks = tasks = TaskSupervisor(clock, self.bus)  # activity on the bus wakes idle periodic jobs
         # Writes made in one step of the loop go to the store as one transaction.
         self._journal = journal = Journal(self.store, self.pseudonymizer, clock)
         self._unsubscribe_journal: Callable[[], None] | None = self.bus.subscribe(journal.audit)
@@ -105,7 +105,7 @@ class SessionManager:
             policy, clock, emit, rng=rng or random.Random(0), pseudonymizer=self.pseudonymizer, advisory=advisory
         )
         self._actions = actions
-        self._health = Health(policy, clock, emit, tasks, sessions)
+        self._health = Health(policy, clock, emit, tasks, sessions, self._alerts, self.store)
         self._ledger = ledger = MessageLedger(policy, clock, emit, tasks, journal, pseudonymizer=self.pseudonymizer)
         self._phone = phone = PhoneRung(policy, clock, emit, tasks, backend, actions=actions, ledger=ledger)
         self._peers = PeerRepair(
@@ -150,8 +150,8 @@ class SessionManager:
         self._journal.start()
         restored = await restore(self.store, self.clock, self._sessions, self._alerts, self._ladder, self._ledger)
         self._emit(ManagerStarted(session="*", restored_sessions=restored))
-        self._tasks.every(self.policy.health_check_interval, self.check_health, name="sessionmgr-health")
-        self._tasks.every(self.policy.cleanup_interval, self.cleanup_corrupted_sessions, name="sessionmgr-cleanup")
+        self._health.monitor(self.check_health)  # both skip the ticks at which they would do nothing
+        self._cleanup.schedule(self._tasks)
 
     async def aclose(self) -> None:
         """Stop the timers, cancel actions still in flight, and flush the store."""

@@ -58,6 +58,16 @@ __all__ = ["EXIT_UNREAD", "policies_to_compare", "replay", "unread_files"]
 )
 @click.option("--strict", is_flag=True, help="Stop at the first bad line with its file, line and reason.")
 @click.option(
+    "--max-gap",
+    "max_gap",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    metavar="DAYS",
+    help="Reject a line more than DAYS from its neighbours in its file unless the lines after it go on from it "
+    "(a lone far-off time); 0 rejects none.",
+)
+@click.option(
     "--allow-empty",
     is_flag=True,
     help="Exit 0 even when a file yields no event (or no failure while most of its lines were rejected).",
@@ -76,6 +86,7 @@ def replay(
     sweep: str | None,
     tail: float | None,
     strict: bool,
+    max_gap: float,
     allow_empty: bool,
     store_url: str | None,
     raw_ids: bool,
@@ -105,7 +116,10 @@ def replay(
         store = open_store_option(store_url)
         try:
             with bytes_bar(f"replaying ({name})" if visible else None, readers, total) as progress:
-                result = run_replay(readers, policy=policy, tail=tail, store=store, progress=progress, raw_ids=raw_ids)
+                result = run_replay(
+                    readers, policy=policy, tail=tail, store=store, progress=progress,
+                    max_gap=max_gap * 86_400 if max_gap else None, raw_ids=raw_ids,
+                )  # fmt: skip
         except ReadError as exc:
             raise click.ClickException(str(exc)) from None
         finally:
