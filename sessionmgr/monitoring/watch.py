@@ -8,10 +8,11 @@ import glob
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sessionmgr.backend import MockBackend
+from sessionmgr.events import Event
 from sessionmgr.manager import SessionManager
 from sessionmgr.monitoring.http import MonitoringServer, monitoring
 from sessionmgr.monitoring.logsink import LoggingSink
@@ -60,6 +61,7 @@ async def watch(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[MonitoringServer], None] | None = None,
     pseudonymizer: Pseudonymizer | None = None,
+    subscribers: Sequence[Callable[[Event], None]] = (),
 ) -> SessionManager:
     """Follow ``paths`` until ``stop`` is set (or SIGTERM/SIGINT); returns the manager for inspection.
 
@@ -76,6 +78,8 @@ async def watch(
             loop.add_signal_handler(sig, stop.set)
     manager = SessionManager(MockBackend(), policy=policy, store=store, advisory=True, pseudonymizer=pseudonymizer)
     manager.bus.subscribe(LoggingSink(logging.getLogger("sessionmgr.events"), manager.pseudonymizer))
+    for subscriber in subscribers:  # alert sinks (a webhook), as the caller chose
+        manager.bus.subscribe(subscriber)
     halt = threading.Event()
     readers: list[Reader] = []
 
@@ -105,7 +109,7 @@ async def watch(
                 thread = threading.Thread(target=pump, args=(reader,), name=f"follow {path.name}", daemon=True)
                 thread.start()
                 threads.append(thread)
-                _log.info("following %s as %s", path, fmt)
+                _log.info("following %s as %s", manager.pseudonymizer.path(str(path)), fmt)
 
         follow_new(from_start)
         patterns = [p for p in paths if is_pattern(p)]
@@ -124,6 +128,7 @@ async def watch(
         await asyncio.sleep(0)  # events handed over just before the stop are taken
     for reader in readers:
         if reader.stats.rejected_count:
-            _log.warning("%s: %d lines could not be read, first: %s", reader.path, reader.stats.rejected_count,
-                         reader.stats.rejected[0])  # fmt: skip
+            first = reader.stats.rejected[0]
+            _log.warning("%s: %d lines could not be read, first: line %s: %s", manager.pseudonymizer.path(reader.path),
+                         reader.stats.rejected_count, first["line"], first["reason"])  # fmt: skip
     return manager
