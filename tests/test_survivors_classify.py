@@ -88,3 +88,13 @@ def test_each_stub_parameter_is_read_as_itself() -> None:
     """A parameter is read as its own text, not inside a list's repr (where quotes would be escaped)."""
     text = 'failed: "prekey store didn\'t return one-time key"'
     assert classify({"messageStubType": 2, "messageStubParameters": [text]}) is C.PREKEY
+
+
+@pytest.mark.parametrize("size", [10, 1_030, 5_000])
+def test_long_texts_are_classified_like_short_ones(size: int) -> None:
+    """However long the texts (short ones are remembered, long ones not), the category is the same."""
+    filler = "x" * size
+    assert classify(filler + " Bad MAC") is C.BAD_MAC
+    assert classify(CiphertextStub((filler,))) is C.DECRYPT_FAILED  # a stub is the Signal layer, even unexplained
+    assert classify(filler) is C.NOT_CRYPTO
+    assert classify(("SessionError", filler + " Invalid PreKey ID")) is C.PREKEY
