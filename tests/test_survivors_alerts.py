@@ -243,3 +243,21 @@ async def test_forgetting_a_session_never_seen_is_harmless() -> None:
     rig.emit(RegenerationFailed(session="bot-1", attempts=3, error="down"))
     rig.alerts.forget("bot-9")
     assert {(a[0], a[1]) for a in rig.active()} == {(REGENERATION_FAILED, "bot-1")}
+
+
+async def test_quiet_until_there_is_traffic_or_a_loss_to_judge() -> None:
+    """quiet() is true with nothing held, false while attempts or lost messages are in a window, true once they age out."""
+    rig = Rig(Policy(window=300, alert_messages_lost_window=600))
+    assert rig.alerts.quiet()
+    rig.emit(DecryptOk(session="bot-1"))
+    assert not rig.alerts.quiet()
+    await asyncio.sleep(301)
+    rig.check()
+    assert rig.alerts.quiet()
+    rig.emit(lost("a"))
+    assert not rig.alerts.quiet()
+    rig.emit(DecryptOk(session="bot-1"))
+    assert not rig.alerts.quiet()
+    await asyncio.sleep(601)
+    rig.check()
+    assert rig.alerts.quiet()
