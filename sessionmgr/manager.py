@@ -83,7 +83,11 @@ class SessionManager:
     ) -> None:
         self.backend = backend
         self.policy = policy or Policy()
-        self.clock: Clock = clock or LoopClock()
+        #: a clock we made is bound to the loop we start on (see LoopClock.bind)
+        self._own_clock: LoopClock | None = None
+        if clock is None:
+            clock = self._own_clock = LoopClock()
+        self.clock: Clock = clock
         self.store: Store = store or MemoryStore()
         self.bus = bus or EventBus()
         self.pseudonymizer = pseudonymizer or Pseudonymizer()
@@ -145,6 +149,8 @@ class SessionManager:
         if self._running:
             return
         self._running = True
+        if self._own_clock is not None:
+            self._own_clock.bind(asyncio.get_running_loop())
         if self._unsubscribe_journal is None:
             self._unsubscribe_journal = self.bus.subscribe(self._journal.audit)
         self._journal.start()
@@ -165,6 +171,8 @@ class SessionManager:
             # a successor on the same bus keeps its own audit: ours would write it twice
             self._unsubscribe_journal()
             self._unsubscribe_journal = None
+        if self._own_clock is not None:
+            self._own_clock.bind(None)  # the loop may end with us; a restart binds the next one
 
     async def drain(self) -> None:
         """Wait until every action in flight has finished and the store is written."""

@@ -31,7 +31,7 @@ import heapq
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol
 
 from sessionmgr.clock import Clock, to_ns
 from sessionmgr.events import DecryptError, MessageOutcome
@@ -52,6 +52,12 @@ FINISHED_RETENTION: Final = 86_400.0
 Key = tuple[str, str, str]
 
 
+class PendingRequest(Protocol):
+    """A phone request in progress for a message (see :class:`sessionmgr.recovery.phone.PhoneWait`)."""
+
+    def cancel(self) -> None: ...
+
+
 @dataclass(slots=True, eq=False)
 class OpenMessage:
     """A message still being recovered."""
@@ -65,7 +71,7 @@ class OpenMessage:
     asking: bool = False
     #: only the phone can help (the server had no payload)
     phone_only: bool = False
-    phone: asyncio.Task[None] | None = None
+    phone: PendingRequest | None = None
     #: its budget or TTL ran out while the phone was due: it expires when the phone request is over
     spent: bool = False
 
@@ -207,7 +213,7 @@ class MessageLedger:
         if self._by_id.get((key[0], key[2])) == key:
             del self._by_id[(key[0], key[2])]
         phone, entry.phone = entry.phone, None
-        if phone is not None and phone is not asyncio.current_task():
+        if phone is not None:
             phone.cancel()
         self._closed[key] = now
         self._forget.append((now, key))

@@ -123,7 +123,11 @@ class ReportRecorder:
         if kind is DecryptError:
             assert isinstance(event, DecryptError)
             if event.category.is_crypto:
-                self._timeline.errors.setdefault(event.category.value, Counter())[int(rel // BUCKET)] += 1
+                errors = self._timeline.errors
+                buckets = errors.get(event.category.value)
+                if buckets is None:  # not setdefault: that built a Counter per error
+                    buckets = errors[event.category.value] = Counter()
+                buckets[int(rel // BUCKET)] += 1
             return
         if kind in _ACTION_KINDS:
             self._timeline.actions.append((round(rel, 3), event.kind, event.session))
