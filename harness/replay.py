@@ -138,9 +138,11 @@ async def replay(
         return b"" if call.method == "export_keys" else None
 
     backend = MockBackend(decide, keep_calls=False)
-    # without a durable store nobody reads the audit log back: keep only its tail
+    # without a durable store nobody reads the audit log or finished messages back: keep only the
+    # audit's tail and the messages still open (memory stays flat in the trace's length)
     stats = StatsCollector()  # shared with the recorder: counted once
-    manager = SessionManager(backend, policy=policy, store=store or MemoryStore(max_audit=1_000), bus=bus,
+    manager = SessionManager(backend, policy=policy, bus=bus,
+                             store=store or MemoryStore(max_audit=1_000, keep_closed_messages=False),
                              pseudonymizer=Pseudonymizer(b"replay"), stats=stats)  # fmt: skip
     recorder = ReportRecorder(origin=loop.time(), stats=stats)
     bus.subscribe(recorder)
