@@ -22,6 +22,7 @@ from sessionmgr.clock import Clock, to_ns
 from sessionmgr.events import PhoneRequested
 from sessionmgr.policy import Policy
 from sessionmgr.recovery.actions import Actions
+from sessionmgr.recovery.eager import start_eagerly
 from sessionmgr.recovery.messages import MessageLedger, OpenMessage
 from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.tasks import TaskSupervisor
@@ -139,7 +140,8 @@ class PhoneRung:
             return
         self._emit(PhoneRequested(session=entry.session, peer=entry.peer, message_id=entry.record.message_id),
                    t=wait.asked_at)  # fmt: skip
-        wait.request = self._tasks.timer(self._request(wait))
+        # the backend call inline, as it was in a task per message; a task only if it must wait
+        wait.request = start_eagerly(self._request(wait), self._tasks.timer)
 
     async def _request(self, wait: PhoneWait) -> None:
         entry = wait.entry
