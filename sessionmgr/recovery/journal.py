@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from sessionmgr.events import Event
 from sessionmgr.pseudonym import Pseudonymizer
+from sessionmgr.recovery.eager import start_eagerly
 from sessionmgr.store import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, Store, WriteBatch
 from sessionmgr.store.fencing import LeaseLost
 
@@ -21,7 +23,8 @@ class Journal:
 
     A decision's status change and its audit entry land together or not at
     all. One writer task keeps batches in decision order without the manager
-    awaiting them. Subscribe :meth:`audit` to the bus: every published decision
+    awaiting them (a batch the writer is idle for is written at once, if the
+    store can: see :meth:`_flush`). Subscribe :meth:`audit` to the bus: every published decision
     that is audited becomes an entry, peers pseudonymized and texts scrubbed;
     the event itself is never changed.
     """
@@ -31,8 +34,10 @@ class Journal:
         self._pseudonymizer = pseudonymizer
         self._batch = WriteBatch()
         self._flush_scheduled = False
-        self._writes: asyncio.Queue[WriteBatch] | None = None
+        self._writes: asyncio.Queue[WriteBatch | asyncio.Future[None]] | None = None
         self._writer: asyncio.Task[None] | None = None
+        #: batches handed to the writer and not yet written (queued or being written)
+        self._queued = 0
         #: told when a shared store refused writes because another worker owns those sessions
         self.on_lease_lost: Callable[[LeaseLost], None] | None = None
 
@@ -89,24 +94,45 @@ class Journal:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._batch and self._writes is not None:
-            self._writes.put_nowait(self._batch)
-            self._batch = WriteBatch()
+        if not self._batch or self._writes is None:
+            return
+        batch, self._batch = self._batch, WriteBatch()
+        if self._queued == 0:
+            # Nothing ahead of it: write it now, and only if the store must wait does the rest go
+            # to the writer (behind it, later batches keep their order). A store that answers at
+            # once (memory) cost a writer wake-up and two loop iterations per step otherwise.
+            start_eagerly(self._apply(batch), self._enqueue)
+        else:
+            self._put(batch)
+
+    def _put(self, item: WriteBatch | asyncio.Future[None]) -> None:
+        assert self._writes is not None
+        self._queued += 1
+        self._writes.put_nowait(item)
+
+    def _enqueue(self, rest: Coroutine[Any, Any, None]) -> None:
+        self._put(asyncio.ensure_future(rest))
 
     async def _write_loop(self) -> None:
         assert self._writes is not None
         while True:
-            batch = await self._writes.get()
+            item = await self._writes.get()
             try:
-                await self.store.apply(batch)
-            except LeaseLost as lost:
-                if self.on_lease_lost is not None:
-                    self.on_lease_lost(lost)  # the rest of the batch was written
-                else:
-                    _log.exception("store write refused for %s", ", ".join(sorted(lost.sessions)))
-            except Exception:
-                _log.exception(
-                    "store write failed (%d records, %d audit entries lost)", len(batch.records), len(batch.audit)
-                )
+                # a batch, or the rest of one started eagerly that had to wait
+                await (self._apply(item) if isinstance(item, WriteBatch) else item)
             finally:
+                self._queued -= 1
                 self._writes.task_done()
+
+    async def _apply(self, batch: WriteBatch) -> None:
+        try:
+            await self.store.apply(batch)
+        except LeaseLost as lost:
+            if self.on_lease_lost is not None:
+                self.on_lease_lost(lost)  # the rest of the batch was written
+            else:
+                _log.exception("store write refused for %s", ", ".join(sorted(lost.sessions)))
+        except Exception:
+            _log.exception(
+                "store write failed (%d records, %d audit entries lost)", len(batch.records), len(batch.audit)
+            )
