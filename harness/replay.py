@@ -165,7 +165,7 @@ async def replay(
             delay = target - loop.time()
             if delay > 0 and not (skip is not None and skip(target)):
                 await asyncio.sleep(delay)
-            manager.observe_nowait(event)
+            manager.observe_nowait(event, handed_over=True)  # ours alone: stamped in place, not copied
             count += 1
             if progress is not None and count % 10_000 == 0:
                 progress(count)

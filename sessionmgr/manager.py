@@ -185,12 +185,17 @@ class SessionManager:
         """Take one observation; decisions follow as tasks on the running loop."""
         self.observe_nowait(event)
 
-    def observe_nowait(self, event: Event) -> None:
-        """:meth:`observe` for callers that cannot await (log followers, callbacks)."""
+    def observe_nowait(self, event: Event, *, handed_over: bool = False) -> None:
+        """:meth:`observe` for callers that cannot await (log followers, callbacks).
+
+        ``handed_over``: the caller keeps no reference to ``event`` (a replay's reader),
+        so it is stamped with the manager's time in place instead of copied.
+        """
         if self._ownership.fenced(event.session):
-            self._emit(event)  # seen (and counted), but another worker owns the session and acts on it
+            # seen (and counted), but another worker owns the session and acts on it
+            self._emit(event, in_place=handed_over)
             return
-        self._intake.observe(event)
+        self._intake.observe(event, handed_over=handed_over)
 
     async def handle_crypto_error(
         self,
