@@ -79,3 +79,7 @@ class LoopClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        """Run ``callback`` on the loop at monotonic ``when``: a timer without a task (see recovery/deadlines.py)."""
+        return self.loop.call_at(when, callback)

@@ -13,15 +13,14 @@ is not modelled: our delay is when the request is made). whatsmeow asks on the
 from __future__ import annotations
 
 import asyncio
-import heapq
-import math
 from dataclasses import dataclass
 
 from sessionmgr.backend import Backend
-from sessionmgr.clock import Clock, to_ns
+from sessionmgr.clock import Clock
 from sessionmgr.events import PhoneRequested
 from sessionmgr.policy import Policy
 from sessionmgr.recovery.actions import Actions
+from sessionmgr.recovery.deadlines import Deadlines
 from sessionmgr.recovery.eager import start_eagerly
 from sessionmgr.recovery.messages import MessageLedger, OpenMessage
 from sessionmgr.recovery.publish import Emit
@@ -52,8 +51,9 @@ class PhoneRung:
     """One pending phone request per message at most; a later one replaces it.
 
     Every message's two instants (when to ask, when to give up) wait in one
-    heap behind one timer task: a task and two loop timers per message were
-    most of a storm replay's loop iterations.
+    heap behind one timer (:class:`~sessionmgr.recovery.deadlines.Deadlines`):
+    a task and two loop timers per message were most of a storm replay's loop
+    iterations.
     """
 
     def __init__(
@@ -75,11 +75,8 @@ class PhoneRung:
         self._actions = actions
         self._ledger = ledger
         self._offline: set[str] = set()
-        #: (instant, order, wait, asked): when to ask (asked False) or give up (asked True)
-        self._due: list[tuple[float, int, PhoneWait, bool]] = []
-        self._order = 0
-        self._timer: asyncio.Task[None] | None = None
-        self._waking_at = math.inf
+        #: (wait, asked) at its instant: when to ask (asked False) or give up (asked True)
+        self._due: Deadlines[tuple[PhoneWait, bool]] = Deadlines(clock, tasks, self._fire)
 
     def status(self, session: str, *, online: bool) -> None:
         """The session's phone is known online (the default) or offline."""
@@ -102,34 +99,16 @@ class PhoneRung:
         self._push(wait.asked_at, wait, asked=False)
 
     def _push(self, when: float, wait: PhoneWait, *, asked: bool) -> None:
-        heapq.heappush(self._due, (when, self._order, wait, asked))
-        self._order += 1
-        timer = self._timer
-        if timer is None or timer.done():
-            self._timer = self._tasks.timer(self._run())
-        elif when < self._waking_at and timer is not asyncio.current_task():
-            timer.cancel()  # asleep until later than this: start again from the new first instant
-            self._timer = self._tasks.timer(self._run())
+        self._due.push(when, (wait, asked))
 
-    async def _run(self) -> None:
-        due = self._due
-        while due:
-            when, _, wait, asked = due[0]
-            now = self._clock.monotonic()
-            if to_ns(when) > to_ns(now):  # in whole ns, as the clock keeps it: no endless sub-ns sleeps
-                self._waking_at = when
-                try:
-                    await self._clock.sleep(when - now)
-                finally:
-                    self._waking_at = math.inf
-                continue
-            heapq.heappop(due)
-            if wait.cancelled:
-                continue
-            if asked:
-                self._give_up(wait)
-            else:
-                self._ask(wait)
+    def _fire(self, when: float, due: tuple[PhoneWait, bool]) -> None:
+        wait, asked = due
+        if wait.cancelled:
+            return
+        if asked:
+            self._give_up(wait)
+        else:
+            self._ask(wait)
 
     def _ask(self, wait: PhoneWait) -> None:
         entry = wait.entry
