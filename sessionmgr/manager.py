@@ -83,11 +83,8 @@ class SessionManager:
     ) -> None:
         self.backend = backend
         self.policy = policy or Policy()
-        #: a clock we made is bound to the loop we start on (see LoopClock.bind)
-        self._own_clock: LoopClock | None = None
-        if clock is None:
-            clock = self._own_clock = LoopClock()
-        self.clock: Clock = clock
+        self.clock: Clock = clock or LoopClock()
+        self._own_clock = clock is None  # bound to the loop we start on: see LoopClock.bind
         self.store: Store = store or MemoryStore()
         self.bus = bus or EventBus()
         self.pseudonymizer = pseudonymizer or Pseudonymizer()
@@ -105,10 +102,9 @@ class SessionManager:
         self._alerts = AlertEvaluator(policy, clock, emit, tasks)
         self.bus.subscribe(self._alerts.handle)
         self._sessions = sessions = SessionTable(policy, clock, journal)
-        actions = Actions(
+        self._actions = actions = Actions(
             policy, clock, emit, rng=rng or random.Random(0), pseudonymizer=self.pseudonymizer, advisory=advisory
         )
-        self._actions = actions
         self._health = Health(policy, clock, emit, tasks, sessions)
         self._ledger = ledger = MessageLedger(policy, clock, emit, tasks, journal, pseudonymizer=self.pseudonymizer)
         self._phone = phone = PhoneRung(policy, clock, emit, tasks, backend, actions=actions, ledger=ledger)
@@ -149,8 +145,8 @@ class SessionManager:
         if self._running:
             return
         self._running = True
-        if self._own_clock is not None:
-            self._own_clock.bind(asyncio.get_running_loop())
+        if self._own_clock and isinstance(self.clock, LoopClock):
+            self.clock.bind(asyncio.get_running_loop())
         if self._unsubscribe_journal is None:
             self._unsubscribe_journal = self.bus.subscribe(self._journal.audit)
         self._journal.start()
@@ -171,8 +167,6 @@ class SessionManager:
             # a successor on the same bus keeps its own audit: ours would write it twice
             self._unsubscribe_journal()
             self._unsubscribe_journal = None
-        if self._own_clock is not None:
-            self._own_clock.bind(None)  # the loop may end with us; a restart binds the next one
 
     async def drain(self) -> None:
         """Wait until every action in flight has finished and the store is written."""
@@ -186,13 +180,8 @@ class SessionManager:
         self.observe_nowait(event)
 
     def observe_nowait(self, event: Event, *, handed_over: bool = False) -> None:
-        """:meth:`observe` for callers that cannot await (log followers, callbacks).
-
-        ``handed_over``: the caller keeps no reference to ``event`` (a replay's reader),
-        so it is stamped with the manager's time in place instead of copied.
-        """
-        if self._ownership.fenced(event.session):
-            # seen (and counted), but another worker owns the session and acts on it
+        """:meth:`observe` for callers that cannot await; ``handed_over``: nobody else holds ``event`` (stamp it)."""
+        if self._ownership.fenced(event.session):  # seen (and counted); another worker owns the session and acts
             self._emit(event, in_place=handed_over)
             return
         self._intake.observe(event, handed_over=handed_over)
@@ -214,15 +203,10 @@ class SessionManager:
         if described.category.is_crypto:
             await self.observe(
                 DecryptError(
-                    session=session,
-                    peer=peer,
-                    error=described.text,
-                    error_type=described.error_type,
-                    message_type=message_type,
-                    message_id=message_id,
-                    category=described.category,
+                    session=session, peer=peer, error=described.text, error_type=described.error_type,
+                    message_type=message_type, message_id=message_id, category=described.category,
                 )
-            )
+            )  # fmt: skip
         return described.category
 
     async def decrypt_ok(
