@@ -14,6 +14,7 @@ from sessionmgr.events import (
     AlertResolved,
     ConnectionChanged,
     DecryptError,
+    DecryptOk,
     Event,
     HealthChanged,
     MessageOutcome,
@@ -120,6 +121,8 @@ class ReportRecorder:
         rel = event.t - self.origin
         self._last_t = max(self._last_t, event.t)
         kind = type(event)
+        if kind is DecryptOk:
+            return  # most of a trace: counted by the statistics, nothing more to keep here
         if kind is DecryptError:
             assert isinstance(event, DecryptError)
             if event.category.is_crypto:
