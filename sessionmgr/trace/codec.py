@@ -24,6 +24,10 @@ class TraceError(ValueError):
     """A trace line that cannot be turned into an event; the message says which field."""
 
 
+#: An ISO-8601 time is at most ~40 characters (``2026-01-01T00:00:00.000000+00:00``).
+_MAX_TIME_CHARS: Final = 64
+
+
 def parse_time(value: object) -> datetime:
     """ISO-8601 (``Z`` or offset) or epoch milliseconds/seconds, as an aware UTC datetime."""
     if isinstance(value, bool):
@@ -35,6 +39,8 @@ def parse_time(value: object) -> datetime:
         except (ValueError, OverflowError, OSError):
             raise TraceError(f"time: not a time (epoch {value!r} is out of range)") from None
     if isinstance(value, str):
+        if len(value) > _MAX_TIME_CHARS:  # fromisoformat is quadratic in the length (32 KB: 11 s)
+            raise TraceError(f"time: not ISO-8601 ({len(value)} characters)")
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
