@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sessionmgr.events import DecryptError
-from sessionmgr.trace.readers import Reader
 from sessionmgr.trace import seed
+from sessionmgr.trace.readers import Reader
 from sessionmgr.trace.seed import _brace_balance
 
 HEAD = "[ERROR] Erro de criptografia WhatsApp: {"
@@ -31,7 +31,9 @@ def accounted(reader: Reader) -> bool:
 
 def test_an_unclosed_entry_does_not_swallow_the_entries_after_it() -> None:
     """An entry whose braces never close is rejected at its line; the next log line ends it and is read."""
-    sessions, reader = read([entry(1), HEAD + ' message: "x", context: { a: "}"', "  sessionId: 9,", entry(2), entry(3)])
+    sessions, reader = read(
+        [entry(1), HEAD + ' message: "x", context: { a: "}"', "  sessionId: 9,", entry(2), entry(3)]
+    )
     assert sessions == ["1", "2", "3"]
     assert [(r["line"], r["reason"]) for r in reader.stats.rejected] == [
         (2, "entry never closed its braces (a new log line began)")
@@ -60,7 +62,7 @@ def test_multi_line_entries_account_for_every_line() -> None:
 
 def test_brace_count_ignores_quoted_braces_and_open_quotes() -> None:
     """Braces inside quotes do not count, and an apostrophe that never closes hides no brace."""
-    assert _brace_balance('{ a: "}", b: \'{\' ') == 1
+    assert _brace_balance("{ a: \"}\", b: '{' ") == 1
     assert _brace_balance("{ message: Can't decrypt }") == 0
     assert _brace_balance('{ x: "a\\"}" }') == 0
     assert _brace_balance('"\\' * 5000 + "{") == 1  # was quadratic: 32 KB of this took 7 s
