@@ -77,6 +77,8 @@ class Follower:
         """The next complete line, reading a step when none is ready; ``None`` when there is nothing new."""
         if not self._ready:
             self.step()
+            while not self._ready and self.behind:  # a step may end inside one long line
+                self.step()
         return self._ready.popleft() if self._ready else None
 
     def step(self) -> None:
