@@ -175,12 +175,13 @@ class Follower:
         if not self._discarding:
             self._buffer += chunk[start:]
             if len(self._buffer) > MAX_LINE_BYTES:
-                del self._buffer[MAX_LINE_BYTES:]
                 self._emit()
-                self.state.cut_lines += 1
                 self._discarding = True
 
     def _emit(self) -> None:
+        if len(self._buffer) > MAX_LINE_BYTES:
+            del self._buffer[MAX_LINE_BYTES:]
+            self.state.cut_lines += 1
         self._ready.append(self._buffer.decode("utf-8", errors="replace"))
         self._buffer = bytearray()
         self.state.lines += 1
