@@ -73,6 +73,11 @@ class Follower:
             except OSError:
                 self._skip = None
 
+    @property
+    def handed_out(self) -> int:
+        """Lines :meth:`next_line` has returned so far."""
+        return self.state.lines - len(self._ready)
+
     def next_line(self) -> str | None:
         """The next complete line, reading a step when none is ready; ``None`` when there is nothing new."""
         if not self._ready:

@@ -154,12 +154,12 @@ class Reader:
             yield number, line.rstrip("\r\n")
         if self.damaged is not None:
             # the unreadable rest counts as one rejected line, after the last one read
-            line = self.stats.lines + 1
-            self.stats.lines = line
-            self.damaged = f"compressed data {self.damaged} after line {line - 1}: the rest is unreadable"
+            at = self.stats.lines + 1
+            self.stats.lines = at
+            self.damaged = f"compressed data {self.damaged} after line {at - 1}: the rest is unreadable"
             if self.strict:
-                raise ReadError(self.path, line, self.damaged)
-            self.stats.reject(line, self.damaged)
+                raise ReadError(self.path, at, self.damaged)
+            self.stats.reject(at, self.damaged)
 
 
 def merge(readers: Iterable[Reader]) -> Iterator[Located]:
