@@ -49,7 +49,9 @@ _PRETTY = [
     '      "message": "No matching sessions found for message",',
     '      "name": "SessionError"',
     "    }",
-]  # examples/bot-03.pino-pretty.log lines 14-34, the stack left out
+    "[09:30:03.600] INFO (4242): closing the record above",
+]  # examples/bot-03.pino-pretty.log lines 14-34, the stack left out; the next record at the margin ends a block
+# (an indented line after a block, hostile or not, reads as one of its fields: that is pino-pretty's own layout)
 _EVOLUTION = (
     "[Evolution API] 4242 - Mon Jan 05 2026 09:30:03   ERROR  [ChannelStartupService] [string] "
     "failed to decrypt message: Bad MAC TOKEN"
@@ -145,7 +147,7 @@ ODD_SEED = st.sampled_from(
         '[ERROR] Erro de criptografia WhatsApp: { message: "x", sessionId: 1, timestamp: "' + "1" * 5000 + '" }',
         f'[ERROR] Erro de criptografia WhatsApp: {{ message: "x", sessionId: 1, timestamp: "{PHONE}" }}',
         '[ERROR] Erro de criptografia WhatsApp: { message: "' + '"\\' * 3000 + " }",
-        "[ERROR] Erro de criptografia WhatsApp: { message: \"it's {\", sessionId: 1 }",
+        '[ERROR] Erro de criptografia WhatsApp: { message: "it\'s {", sessionId: 1 }',
         "[INFO] " + MARKER,
     ]
 )
@@ -174,10 +176,16 @@ def _mutated(lines: list[str]) -> st.SearchStrategy[str]:
 
     def mutate(line: str, at: int, char: str, how: int) -> str:
         at %= max(len(line), 1)
-        return [line[:at], line[:at] + char + line[at + 1 :], line[:at] + char + line[at:], line[:at] + line[at + 1 :]][how]
+        return [line[:at], line[:at] + char + line[at + 1 :], line[:at] + char + line[at:], line[:at] + line[at + 1 :]][
+            how
+        ]
 
     return st.builds(
-        mutate, st.sampled_from(lines), st.integers(0, 10_000), st.sampled_from('{}[]":,\\ 9\x00\x1b'), st.integers(0, 3)
+        mutate,
+        st.sampled_from(lines),
+        st.integers(0, 10_000),
+        st.sampled_from('{}[]":,\\ 9\x00\x1b'),
+        st.integers(0, 3),
     )
 
 

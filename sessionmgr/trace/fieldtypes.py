@@ -55,7 +55,8 @@ def _accepts(hint: Any, value: object) -> tuple[bool, str]:
     if origin is typing.Literal:
         return value in args, " or ".join(repr(a) for a in args)
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return value in {m.value for m in hint} or isinstance(value, hint), f"a {hint.__name__.lower()}"
+        values = [m.value for m in hint]  # a list: a JSON list or object is not hashable
+        return value in values or isinstance(value, hint), f"a {hint.__name__.lower()}"
     return True, "anything"  # a shape events do not use yet: let the constructor judge
 
 
