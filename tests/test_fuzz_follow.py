@@ -47,18 +47,23 @@ class Generation:
     content: bytearray = field(default_factory=bytearray)
     seen: int = 0
     opened: bool = False
+    looked: bool = False
     deleted: bool = False
     ended: str | None = None
+    ended_at_look: int = 0  # how many looks there had been when it ended
 
-    def expected(self) -> list[str]:
-        """What a tail -F that looked when this model says it did hands out of this generation."""
+    def expected(self, replaced_seen: bool) -> list[str]:
+        """What a tail -F that looked when this model says it did hands out of this generation.
+
+        ``replaced_seen``: the follower looked at a later generation, so it knows this one is over.
+        """
         if not self.opened:
             return []
         # a file moved or deleted is still open to the follower: it is read to its end
         whole = self.ended in ("rotate", "delete") or self.deleted
         data = bytes(self.content if whole else self.content[: self.seen])
         *lines, rest = data.split(b"\n")
-        if rest and self.ended is not None:  # a last line without its newline, handed out when its file goes
+        if rest and replaced_seen:  # a last line without its newline, handed out once its file is known gone
             lines.append(rest)
         return [line.decode("utf-8", errors="replace") for line in lines]
 
@@ -67,7 +72,7 @@ class Model:
     """The file operations, done for real and remembered."""
 
     def __init__(self, path: Path) -> None:
-        self.path, self.generations, self.rotated = path, [Generation()], 0
+        self.path, self.generations, self.rotated, self.looks = path, [Generation()], 0, 0
         self.path.write_bytes(b"")
 
     def header(self) -> bytes:
@@ -76,8 +81,9 @@ class Model:
         return f"{chr(ord('A') + n % 26)}{n} begins\n".encode()
 
     def new_generation(self, ended: str) -> None:
-        self.generations[-1].ended = ended
-        self.generations.append(Generation())
+        self.generations[-1].ended, self.generations[-1].ended_at_look = ended, self.looks
+        # truncated in place: the same inode, still open to the follower if the old content was
+        self.generations.append(Generation(opened=ended == "truncate" and self.generations[-1].opened))
 
     def apply(self, op: str, data: bytes) -> None:
         current = self.generations[-1]
@@ -105,13 +111,23 @@ class Model:
             current.deleted = True
 
     def looked(self) -> None:
+        self.looks += 1
         current = self.generations[-1]
         if self.path.exists():
-            current.opened = True
+            current.opened = current.looked = True
             current.seen = len(current.content)
 
     def expected(self) -> list[str]:
-        return [line for generation in self.generations for line in generation.expected()]
+        gens, out = self.generations, []
+        for n, generation in enumerate(gens):
+            # truncated: the follower sees it at its next look (it holds the inode); moved away or
+            # deleted: once it has opened the file that came after
+            if generation.ended == "truncate":
+                known_gone = self.looks > generation.ended_at_look
+            else:
+                known_gone = any(later.looked for later in gens[n + 1 :])
+            out += generation.expected(known_gone)
+        return out
 
 
 def drain(follower: Follower) -> list[str]:

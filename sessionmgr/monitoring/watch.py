@@ -81,7 +81,7 @@ async def watch(
     manager.bus.subscribe(LoggingSink(logging.getLogger("sessionmgr.events"), manager.pseudonymizer))
     halt = threading.Event()
     files: list[FollowedFile] = []
-    reject_log = RejectLog(manager.clock.monotonic, manager.pseudonymizer)
+    reject_log = RejectLog(loop.time, manager.pseudonymizer)  # read on reader threads too: the loop, not the manager's clock
 
     def file_health() -> list[dict[str, Any]]:
         return [f.health() for f in list(files)]

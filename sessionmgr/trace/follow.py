@@ -106,6 +106,10 @@ class Follower:
         if self._handle is None and not self._open():
             return
         assert self._handle is not None
+        if self._replaced():  # checked on the open file first: it may also have been moved away since
+            self._flush_partial()
+            self._offset, self._head, self._discarding = 0, b"", False
+            self.state.truncations += 1
         try:
             current: os.stat_result | None = os.stat(self.path)
         except FileNotFoundError:
@@ -119,10 +123,6 @@ class Follower:
             self.state.rotations += 1
             if not self._open():
                 return
-        elif self._replaced():
-            self._flush_partial()
-            self._offset, self._head, self._discarding = 0, b"", False
-            self.state.truncations += 1
         self._read()
 
     def _open(self) -> bool:
