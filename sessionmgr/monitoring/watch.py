@@ -81,7 +81,8 @@ async def watch(
     manager.bus.subscribe(LoggingSink(logging.getLogger("sessionmgr.events"), manager.pseudonymizer))
     halt = threading.Event()
     files: list[FollowedFile] = []
-    reject_log = RejectLog(loop.time, manager.pseudonymizer)  # read on reader threads too: the loop, not the manager's clock
+    # called on reader threads too: the loop's time, not the manager's clock (which asks for the running loop)
+    reject_log = RejectLog(loop.time, manager.pseudonymizer)
 
     def file_health() -> list[dict[str, Any]]:
         return [f.health() for f in list(files)]
