@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from sessionmgr.trace.codec import TRACE_SCHEMA, TraceError, decode_event, decode_offset
 from sessionmgr.trace.lines import Located, NumberedLines, ReadContext
+from sessionmgr.trace.typed import decode_line
 
 __all__ = ["read_trace"]
 
@@ -14,7 +15,12 @@ def read_trace(lines: NumberedLines, ctx: ReadContext) -> Iterator[Located]:
     """Events of a canonical trace; the first event line before any header is rejected (once), the rest are read."""
     header_seen = False
     for number, text in lines:
-        if not text.strip():
+        if header_seen and text[:1] == "{":
+            typed = decode_line(text)  # one pass in C; None for anything the generic path must judge
+            if typed is not None:
+                yield Located(typed[0], ctx.path, number, typed[1])
+                continue
+        if not text or text.isspace():  # (not text.strip(), without a copy of every line)
             ctx.ignore("blank")
             continue
         record = ctx.json_object(number, text)

@@ -37,9 +37,14 @@ class ReadError(ValueError):
         super().__init__(f"{source}:{line}: {reason}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Located:
-    """An event and where it came from."""
+    """An event and where it came from.
+
+    Not frozen: one is made per event read, and a frozen dataclass sets each field
+    through ``object.__setattr__`` (four times the cost). Nobody changes one after
+    the reader yields it.
+    """
 
     event: Event
     source: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import heapq
+import itertools
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -105,15 +106,16 @@ class Reader:
         fmt = detect_format(head) if self.requested == "auto" else self.requested
         self.stats.format = fmt
         ctx = ReadContext(self.path, self.session, self.stats, self.session_field, self.strict)
-        numbered = self._numbered(_chain(head, handle))
+        numbered = self._numbered(itertools.chain(head, handle))
         if fmt in PARSERS:
             parsed = PARSERS[fmt](numbered, ctx)
         else:
             parsed = LogReader(ctx, None if self.requested == "auto" or self.guessed else fmt).read(numbered)
+        stats = self.stats
         for located in parsed:
-            self.stats.events += 1
+            stats.events += 1
             if isinstance(located.event, DecryptError):
-                self.stats.failures += 1
+                stats.failures += 1
             yield located
         if fmt not in PARSERS:
             self.stats.format = main_kind(self.stats.kinds) or (fmt if self.requested != "auto" else "unknown")
@@ -146,10 +148,11 @@ class Reader:
             self.damaged = "cut short" if isinstance(exc, EOFError) else "corrupt"
 
     def _numbered(self, lines: Iterator[str]) -> NumberedLines:
+        stats, head = self.stats, self._head
         for number, line in enumerate(lines, 1):
-            self.stats.lines = number
             if number <= DETECT_LINES:
-                self._head.append(line)
+                head.append(line)
+            stats.lines = number  # kept current: a parser's rejection or a follower may read it mid-file
             self.bytes_read += len(line)
             yield number, line.rstrip("\r\n")
         if self.damaged is not None:
@@ -173,8 +176,3 @@ def _readable(lines: Iterator[str]) -> Iterator[str]:
         yield from lines
     except (EOFError, zlib.error, gzip.BadGzipFile):
         return
-
-
-def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:
-    yield from head
-    yield from rest
