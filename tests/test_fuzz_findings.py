@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sessionmgr.cli import main
 from sessionmgr.trace.readers import Reader
 from tests.fuzzing import LOG_RECORDS, LOG_START, TRACE_HEADER, TRACE_RECORDS, tokens_of
 
@@ -49,3 +55,15 @@ def test_a_trace_enum_field_holding_a_list_is_rejected_by_name() -> None:
     reader = read([TRACE_HEADER, good[:-1] + ',"category":[]}', good], "trace")
     assert tokens_of(reader.events) == {"G0001X"}  # type: ignore[attr-defined]
     assert [r["reason"].split(":")[0] for r in reader.stats.rejected] == ["category"]
+
+
+def test_a_deeply_nested_trace_line_does_not_crash_the_replays_first_scan(tmp_path: Path) -> None:
+    """A trace line nested 5,000 deep that names a failed action is a rejected line, not a RecursionError in replay."""
+    deep = '{"kind":"action_failed","x":' + "[" * 5000 + "]" * 5000 + "}"
+    trace = tmp_path / "deep.trace.jsonl"
+    trace.write_text("\n".join([TRACE_HEADER, deep, *TRACE_RECORDS["trace"](1)]) + "\n")
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["replay", str(trace), "-q", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    row = json.loads(out.read_text())["input"]["files"][0]
+    assert (row["lines"], row["events"], row["rejected"]) == (3, 1, 1)
