@@ -9,6 +9,7 @@ timestamped logs do, so a truncated-and-refilled file can be told from its first
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import threading
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sessionmgr.events import Event
-from sessionmgr.monitoring.followers import FollowedFile
+from sessionmgr.monitoring.followers import FollowedFile, RejectLog
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.trace.follow import Follower
 from sessionmgr.trace.readers import Reader
@@ -182,13 +183,25 @@ def test_a_followed_file_keeps_every_planted_failure_whatever_the_appends(
             done += cut
         events: list[Event] = []
         rejected: list[tuple[str, int, str, int]] = []
+        reject_log = RejectLog(lambda: float(len(rejected)), Pseudonymizer(b"k"), every=5)  # a sum every 5
+
+        def on_reject(file: str, line: int, kind: str, count: int) -> None:
+            rejected.append((file, line, kind, count))
+            reject_log.add(file, line, kind, count)
+
         follower = Follower(path, from_start=True)
         halt = Appender(path, [p for p in pieces if p], follower, len(lines))
         file = FollowedFile(
             path, follower, lambda stream: Reader(path, format="auto", lines=stream, guessed=True),
-            events.append, lambda *r: rejected.append(r), halt=halt, poll=0, pseudonymizer=Pseudonymizer(b"k"),
+            events.append, on_reject, halt=halt, poll=0, pseudonymizer=Pseudonymizer(b"k"),
         )  # fmt: skip
-        file.run()  # on this thread: each time the follower would wait, the next piece is appended
+        logged = _Records()
+        logging.getLogger("sessionmgr").addHandler(logged)
+        try:
+            file.run()  # on this thread: each time the follower would wait, the next piece is appended
+            reject_log.flush(force=True)
+        finally:
+            logging.getLogger("sessionmgr").removeHandler(logged)
         assert halt.budget >= 0, "the follower never handed out every line"
         totals = file.totals()
     assert totals["lines"] == len(lines)
@@ -198,6 +211,19 @@ def test_a_followed_file_keeps_every_planted_failure_whatever_the_appends(
     assert health["status"] == "ok", health
     assert all(PHONE not in kind and MARKER not in kind for _, _, kind, _ in rejected)
     assert PHONE not in str(health) and MARKER not in str(health)
+    assert bool(logged.messages) == bool(rejected)  # each file's rejections are logged, never their content
+    assert all(PHONE not in message and MARKER not in message for message in logged.messages)
+
+
+class _Records(logging.Handler):
+    """Every message logged under ``sessionmgr`` (Hypothesis runs many examples in one test: no caplog)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 class Appender(threading.Event):
