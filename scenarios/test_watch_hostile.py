@@ -4,6 +4,8 @@ and a path that can no longer be read shown on /health."""
 from __future__ import annotations
 
 import asyncio
+import gzip
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -63,6 +65,28 @@ async def test_bad_lines_truncation_and_an_unreadable_path_under_watch(tmp_path:
         await _until(lambda: any("cannot read" in r for r in reasons()), "/health to name the file")
         assert f"{log}: cannot read: OSError: not a regular file" in reasons()
         assert health_document(server.manager, server.followers)["followers"][0]["status"] == "degraded"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_a_fifo_and_a_damaged_gz_among_the_matches_do_not_stop_the_others(tmp_path: Path) -> None:
+    """A glob matching a FIFO and a cut-short .gz still follows the good file; /health names the FIFO."""
+    (tmp_path / "bot-1.log").write_bytes(gzip.compress(FAILED_LINE.format(ms=1, n=1).encode() * 50)[:40])
+    os.mkfifo(tmp_path / "bot-2.log")
+    good = tmp_path / "bot-3.log"
+    good.write_text("")
+    stop = asyncio.Event()
+    servers: list[MonitoringServer] = []
+    task = asyncio.create_task(watch([tmp_path / "bot-*.log"], port=0, poll=0.01, stop=stop, on_ready=servers.append))
+    try:
+        await _until(lambda: servers, "the server to listen")
+        server = servers[0]
+        with good.open("a") as handle:
+            handle.write(FAILED_LINE.format(ms=int(time.time() * 1000), n=7) + "\n")
+        await _until(lambda: server.manager.sessions() == ["bot-3"], "the good file's line")
+        reasons = health_document(server.manager, server.followers)["reasons"]
+        assert f"{tmp_path / 'bot-2.log'}: cannot read: OSError: not a regular file" in reasons
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)

@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import glob
 import logging
+import os
 import signal
+import stat
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,16 @@ def matching(paths: list[Path]) -> list[Path]:
         elif path not in out:
             out.append(path)
     return out
+
+
+def _detect(path: Path, requested: Format) -> Format:
+    """The format to follow ``path`` in; a file unreadable now is guessed ``baileys`` (its follower says why)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "baileys" if requested == "auto" else requested  # opening a FIFO to peek would block
+        return detect_path(path, requested)
+    except (OSError, EOFError, zlib.error):  # unreadable, or a damaged .gz: /health reports the follower's error
+        return "baileys" if requested == "auto" else requested
 
 
 async def watch(
@@ -107,7 +120,7 @@ async def watch(
                 if path in followed:
                     continue
                 followed.add(path)
-                fmt = detect_path(path, format)
+                fmt = _detect(path, format)
 
                 def make_reader(lines: Iterator[str], path: Path = path, fmt: Format = fmt) -> Reader:
                     return Reader(path, format=fmt, session=session, session_field=session_field, lines=lines,
