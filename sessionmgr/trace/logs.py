@@ -272,8 +272,7 @@ class LogReader:
             self._close_pending()
             return False
         # a log line of a known kind at the margin starts anew: the record before it never closed
-        starts_anew = text[:1] not in (" ", "\t", "}", "]") and line_kind(text) is not None
-        step = "unclosed" if starts_anew else pending.add(text, width)
+        step = "unclosed" if text[:1] not in " \t}]" and line_kind(text) is not None else pending.add(text, width)
         if step == "unclosed":
             self.ctx.reject(pending.line, "a JSON record that never closed its braces")
             self.pending = None
