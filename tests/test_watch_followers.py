@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from sessionmgr.events import Event
-from sessionmgr.monitoring.followers import FollowedFile, RejectLog, reason_kind
+from sessionmgr.monitoring.followers import MAX_REASON_KINDS, FollowedFile, RejectLog, reason_kind
 from sessionmgr.monitoring.metrics import MetricsSink
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.trace.follow import Follower
@@ -108,3 +108,17 @@ def test_rejected_lines_are_a_counter_per_file_and_reason() -> None:
     }
     assert sorted(samples.values()) == [1.0, 2.0]
     assert all(PHONE not in file for file, _ in samples)
+
+
+def test_rejection_kinds_per_file_are_capped_for_the_metric_labels(tmp_path: Path) -> None:
+    """Past MAX_REASON_KINDS distinct kinds, a file's further new kinds are counted as ``other``."""
+    seen: list[str] = []
+    path = tmp_path / "bot.log"
+    file = FollowedFile(path, Follower(path), lambda lines: Reader(path, lines=lines), lambda e: None,
+                        lambda _f, _l, kind, _c: seen.append(kind), halt=threading.Event())  # fmt: skip
+    file._starts.append(0)  # as when a reader has started
+    for n in range(MAX_REASON_KINDS + 5):
+        file._rejected(n + 1, f"field{n}: bad value")
+    file._rejected(99, "field0: again")
+    assert seen[:MAX_REASON_KINDS] == [f"field{n}" for n in range(MAX_REASON_KINDS)]
+    assert seen[MAX_REASON_KINDS:] == ["other"] * 5 + ["field0"]

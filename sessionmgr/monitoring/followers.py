@@ -23,11 +23,13 @@ from sessionmgr.trace.follow import Follower, follow_lines
 from sessionmgr.trace.lines import ReadStats
 from sessionmgr.trace.readers import Reader
 
-__all__ = ["REJECT_LOG_EVERY", "FollowedFile", "RejectLog", "reason_kind"]
+__all__ = ["MAX_REASON_KINDS", "REJECT_LOG_EVERY", "FollowedFile", "RejectLog", "reason_kind"]
 
 _log = logging.getLogger("sessionmgr.watch")
 #: Seconds between two summaries of one file's rejected lines (the first rejection of a kind is logged at once).
 REJECT_LOG_EVERY: Final = 60.0
+#: Distinct rejection kinds per file before the rest count as ``other`` (they label a metric).
+MAX_REASON_KINDS: Final = 20
 _KIND_END: Final = re.compile(r"[:(]")
 _READER_ERROR: Final = "reader error"
 
@@ -112,6 +114,7 @@ class FollowedFile:
         self.pseudonymizer = pseudonymizer or Pseudonymizer()
         self.readers: list[Reader] = []
         self._starts: list[int] = []  # lines the follower had handed out when each reader started
+        self._kinds: set[str] = set()
         self.failures = 0
         self.last_failure: str | None = None
         self.lost = 0  # lines a failed reader had taken and not accounted for (counted as rejected)
@@ -139,7 +142,11 @@ class FollowedFile:
             self.follower.close()
 
     def _rejected(self, line: int, reason: str) -> None:
-        self.on_reject(str(self.path), self._starts[-1] + line, reason_kind(reason), 1)
+        kind = reason_kind(reason)
+        if kind not in self._kinds:  # a metric label: a bounded set per file, whatever the lines say
+            kind = "other" if len(self._kinds) >= MAX_REASON_KINDS else kind
+            self._kinds.add(kind)
+        self.on_reject(str(self.path), self._starts[-1] + line, kind, 1)
 
     def _failed(self, reader: Reader, exc: Exception) -> None:
         stats = reader.stats
