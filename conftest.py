@@ -1,6 +1,6 @@
 """Shared test configuration: Hypothesis profiles for development and CI.
 
-``HYPOTHESIS_PROFILE=dev|ci|fuzz`` picks one; CI (``CI`` set) defaults to ``ci``.
+``HYPOTHESIS_PROFILE=dev|ci|long`` picks one; CI (``CI`` set) defaults to ``ci``.
 Both print a ``@reproduce_failure`` blob with any falsifying example.
 """
 
@@ -21,14 +21,9 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-# fuzz: the long local run of the fuzz suites (tests/test_fuzz_*.py), ten times CI's examples, fresh each run.
-settings.register_profile(
-    "fuzz",
-    max_examples=2000,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+# Local fuzzing at length (HYPOTHESIS_PROFILE=long): ten times CI's examples, random, no deadline.
+settings.register_profile("long", max_examples=2000, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 

@@ -122,6 +122,7 @@ async def replay(
     outcomes: RecordedOutcomes | None = None,
     progress: Progress | None = None,
     keep_events: bool = False,
+    pseudonymizer: Pseudonymizer | None = None,
 ) -> ReplayRun:
     """Feed observations to a manager on the running virtual loop (whose time 0 is ``epoch``)."""
     loop = asyncio.get_running_loop()
@@ -141,7 +142,7 @@ async def replay(
     # without a durable store nobody reads the audit log back: keep only its tail
     stats = StatsCollector()  # shared with the recorder: counted once
     manager = SessionManager(backend, policy=policy, store=store or MemoryStore(max_audit=1_000), bus=bus,
-                             pseudonymizer=Pseudonymizer(b"replay"), stats=stats)  # fmt: skip
+                             pseudonymizer=pseudonymizer or Pseudonymizer(b"replay"), stats=stats)  # fmt: skip
     recorder = ReportRecorder(origin=loop.time(), stats=stats)
     bus.subscribe(recorder)
     count = 0
@@ -208,8 +209,13 @@ def run_replay(
     tail: float | None = None,
     progress: Progress | None = None,
     keep_events: bool = False,
+    raw_ids: bool = False,
 ) -> ReplayResult:
-    """Replay files on a fresh virtual loop whose clock starts at their first event."""
+    """Replay files on a fresh virtual loop whose clock starts at their first event.
+
+    Phone numbers in session ids and file names appear as pseudonyms unless ``raw_ids``.
+    """
+    pseudonymizer = Pseudonymizer(b"replay", raw=raw_ids)
     first, items = _first(merge(readers))
     epoch = first.event.at if first is not None else datetime.fromtimestamp(0).astimezone()
     if first is not None and first.offset is not None:
@@ -223,7 +229,7 @@ def run_replay(
         policy = dataclasses.replace(policy, alert_messages_lost=NEVER)
     source = {
         "kind": "replay",
-        "files": [r.path for r in readers],
+        "files": [pseudonymizer.path(r.path) for r in readers],
         "policy": policy.to_dict(),
         **({"cannot_judge": CANNOT_JUDGE} if logs else {}),
     }
@@ -232,7 +238,7 @@ def run_replay(
     with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=epoch, freeze_wall_clock=freeze)) as runner:
         run = runner.run(
             replay(items, epoch=epoch, policy=policy, store=store, tail=tail, outcomes=outcomes,
-                   progress=progress, keep_events=keep_events)
+                   progress=progress, keep_events=keep_events, pseudonymizer=pseudonymizer)
         )  # fmt: skip
     stats = [r.stats for r in readers]
     accounting = {
@@ -240,8 +246,8 @@ def run_replay(
         "events": sum(s.events for s in stats),
         "ignored": sum(sum(s.ignored.values()) for s in stats),
         "rejected_count": sum(s.rejected_count for s in stats),
-        "rejected": [row for s in stats for row in s.rejected],
-        "files": [s.to_dict() for s in stats],
+        "rejected": [row | {"file": pseudonymizer.path(row["file"])} for s in stats for row in s.rejected],
+        "files": [s.to_dict() | {"file": pseudonymizer.path(s.source)} for s in stats],
         "recorded_backend_failures": len(outcomes),
     }
     parts = ReportParts(run.recorder, source=source, input=accounting)

@@ -3,7 +3,7 @@
 Each example asserts: nothing raises, every line is accounted for (lines = events +
 ignored + rejected), every planted failure comes out, and no rejection's kind (what
 watch logs and labels metrics with) holds a phone number or the plaintext marker.
-The number of examples is the Hypothesis profile's (root conftest.py: ci, dev, fuzz).
+The number of examples is the Hypothesis profile's (root conftest.py: ci, dev, long).
 """
 
 from __future__ import annotations

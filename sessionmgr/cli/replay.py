@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sessionmgr.cli.console import show
-from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_store_option, reading_options, write
+from sessionmgr.cli.options import (
+    RAW_IDS_OPTION,
+    STORE_OPTION,
+    close_store,
+    load_policy,
+    open_store_option,
+    reading_options,
+    write,
+)
 from sessionmgr.cli.progress import bytes_bar
 from sessionmgr.policy import Policy, PolicyError
 from sessionmgr.report.builder import build_report
@@ -55,6 +63,7 @@ __all__ = ["EXIT_UNREAD", "policies_to_compare", "replay", "unread_files"]
     help="Exit 0 even when a file yields no event (or no failure while most of its lines were rejected).",
 )
 @STORE_OPTION
+@RAW_IDS_OPTION
 @click.option("--json", "json_out", metavar="PATH", help="Write the JSON report here ('-' for stdout).")
 @click.option("--html", "html_out", metavar="PATH", help="Write a self-contained HTML report here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
@@ -69,6 +78,7 @@ def replay(
     strict: bool,
     allow_empty: bool,
     store_url: str | None,
+    raw_ids: bool,
     json_out: str | None,
     html_out: str | None,
     quiet: bool,
@@ -95,7 +105,7 @@ def replay(
         store = open_store_option(store_url)
         try:
             with bytes_bar(f"replaying ({name})" if visible else None, readers, total) as progress:
-                result = run_replay(readers, policy=policy, tail=tail, store=store, progress=progress)
+                result = run_replay(readers, policy=policy, tail=tail, store=store, progress=progress, raw_ids=raw_ids)
         except ReadError as exc:
             raise click.ClickException(str(exc)) from None
         finally:

@@ -57,7 +57,7 @@ class RejectLog:
 
     def add(self, file: str, line: int, kind: str, count: int = 1) -> None:
         with self._lock:
-            name = self.pseudonymizer.scrub(file)
+            name = self.pseudonymizer.path(file)
             if (file, kind) not in self._seen:
                 self._seen.add((file, kind))
                 _log.warning("%s: line %d rejected (%s); further rejections are summed up every %g s",
@@ -77,7 +77,7 @@ class RejectLog:
             pending, self._pending = self._pending, defaultdict(Counter)
         for file, kinds in sorted(pending.items()):
             what = ", ".join(f"{kind}: {n}" for kind, n in kinds.most_common())
-            _log.warning("%s: %d more lines rejected (%s)", self.pseudonymizer.scrub(file), kinds.total(), what)
+            _log.warning("%s: %d more lines rejected (%s)", self.pseudonymizer.path(file), kinds.total(), what)
 
 
 class _CountedStats(ReadStats):
@@ -166,7 +166,7 @@ class FollowedFile:
     @property
     def name(self) -> str:
         """The file's path with any phone number in it pseudonymized (for logs and /health)."""
-        return self.pseudonymizer.scrub(str(self.path))
+        return self.pseudonymizer.path(str(self.path))
 
     def totals(self) -> dict[str, int]:
         """Lines, events, ignored and rejected over every reader run on this file so far."""

@@ -92,7 +92,7 @@ class MetricsSink:
 
     def rejected(self, file: str, reason: str, count: int = 1) -> None:
         """Count lines of a followed file that were rejected for ``reason`` (a :func:`reason_kind`)."""
-        self.rejected_lines.labels(self.pseudonymizer.scrub(file), reason).inc(count)
+        self.rejected_lines.labels(self.pseudonymizer.path(file), reason).inc(count)
 
     def _s(self, event: Event) -> str:
         return self.pseudonymizer.session(event.session)

@@ -11,7 +11,7 @@ import signal
 import stat
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,7 @@ async def watch(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[MonitoringServer], None] | None = None,
     pseudonymizer: Pseudonymizer | None = None,
+    subscribers: Sequence[Callable[[Event], None]] = (),
 ) -> SessionManager:
     """Follow ``paths`` until ``stop`` is set (or SIGTERM/SIGINT); returns the manager for inspection.
 
@@ -92,6 +93,8 @@ async def watch(
             loop.add_signal_handler(sig, stop.set)
     manager = SessionManager(MockBackend(), policy=policy, store=store, advisory=True, pseudonymizer=pseudonymizer)
     manager.bus.subscribe(LoggingSink(logging.getLogger("sessionmgr.events"), manager.pseudonymizer))
+    for subscriber in subscribers:  # alert sinks (a webhook), as the caller chose
+        manager.bus.subscribe(subscriber)
     halt = threading.Event()
     files: list[FollowedFile] = []
     # called on reader threads too: the loop's time, not the manager's clock (which asks for the running loop)
@@ -131,7 +134,7 @@ async def watch(
                                     pseudonymizer=manager.pseudonymizer)  # fmt: skip
                 files.append(file)
                 file.start()
-                _log.info("following %s as %s", manager.pseudonymizer.scrub(str(path)), fmt)
+                _log.info("following %s as %s", manager.pseudonymizer.path(str(path)), fmt)
 
         follow_new(from_start)
         patterns = [p for p in paths if is_pattern(p)]
