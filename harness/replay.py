@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import importlib.util
 import itertools
-import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -23,6 +22,7 @@ from sessionmgr.report.builder import ReportParts, build_report
 from sessionmgr.report.recorder import ReportRecorder
 from sessionmgr.stats import StatsCollector
 from sessionmgr.store import MemoryStore, Store
+from sessionmgr.trace import safejson
 from sessionmgr.trace.codec import TraceError, decode_event
 from sessionmgr.trace.readers import Located, Reader
 
@@ -83,7 +83,7 @@ class RecordedOutcomes:
                 if not any(marker in text for marker in _FAILURE_MARKERS):
                     continue
                 try:
-                    record = json.loads(text)
+                    record = safejson.loads(text)  # depth-guarded: a 5,000-deep line is a bad line, not a crash
                     event = decode_event(record)
                 except (ValueError, TraceError):
                     continue  # the replay pass reports bad lines
