@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, TypeAlias
 
 from sessionmgr.categories import Category
@@ -125,6 +126,11 @@ _BY_TEXT: Final[dict[str, tuple[Category, int, int]]] = {
     text.casefold(): (category, rank, len(text)) for text, category, rank in TEXT_RULES
 }
 
+#: Distinct (texts, signal_layer) keys :func:`classify_texts` remembers, least recently used first out.
+MEMO_SIZE: Final = 4096
+#: Keys longer than this (all texts together, in characters) are classified afresh, never remembered.
+MEMO_TEXT_LIMIT: Final = 1024
+
 #: Baileys' WAMessageStubType.CIPHERTEXT, as a number and as a name: 2 (1 is REVOKE, a deleted
 #: message). Baileys WAProto/WAProto.proto:5249-5251 (``UNKNOWN = 0; REVOKE = 1; CIPHERTEXT = 2;``).
 _CIPHERTEXT_STUB: Final = frozenset({2, "2", "CIPHERTEXT"})
@@ -156,10 +162,25 @@ def classify_texts(texts: Sequence[str], *, signal_layer: bool = False) -> Categ
     ``signal_layer`` says the failure is known to come from the Signal layer, so
     an unrecognised text is ``decrypt_failed`` rather than ``not_crypto``.
     """
-    best = _best([t for t in texts if t])
+    key = tuple(filter(None, texts))  # the non-empty texts, in order
+    if sum(map(len, key)) > MEMO_TEXT_LIMIT:
+        return _classify(key, signal_layer)
+    return _memoised(key, signal_layer)
+
+
+def _classify(texts: tuple[str, ...], signal_layer: bool) -> Category:
+    best = _best(texts)
     if best is not None:
         return best[0]
     return Category.DECRYPT_FAILED if signal_layer else Category.NOT_CRYPTO
+
+
+# A storm repeats a handful of texts thousands of times, and the regex pass is most of a replay's
+# cost (issue 13 measured -51 % with this). The key is exactly what classification reads (the
+# non-empty texts, in order, and the flag); the result is a Category member, so a hit returns the
+# same object a fresh classification would. Bounded twice: by entries, and by skipping long texts
+# (a hostile log cannot fill memory through the cache: at most MEMO_SIZE * MEMO_TEXT_LIMIT chars).
+_memoised: Final = lru_cache(maxsize=MEMO_SIZE)(_classify)
 
 
 def _texts_of_exception(error: BaseException) -> list[str]:
@@ -173,7 +194,8 @@ def _texts_of_exception(error: BaseException) -> list[str]:
 def _texts_of_mapping(stub: Mapping[str, object]) -> tuple[list[str], bool]:
     params = stub.get("messageStubParameters") or stub.get("parameters") or ()
     texts = [str(p) for p in params] if isinstance(params, Sequence) else [str(params)]
-    is_stub = stub.get("messageStubType") in _CIPHERTEXT_STUB
+    stub_type = stub.get("messageStubType")
+    is_stub = isinstance(stub_type, int | str) and stub_type in _CIPHERTEXT_STUB  # a list or dict is no stub type
     for key in ("type", "name", "message", "error"):
         value = stub.get(key)
         if isinstance(value, str):

@@ -1,4 +1,4 @@
-"""The journal writes batches in decision order, at once when the store can and through its writer when not."""
+"""The journal writes batches in decision order, whatever the store makes them wait."""
 
 from __future__ import annotations
 
@@ -41,14 +41,3 @@ async def test_batches_reach_a_waiting_store_in_decision_order() -> None:
         await asyncio.sleep(0)  # each in its own step: its own batch
     await journal.close()
     assert store.written == names
-
-
-async def test_a_memory_store_is_written_in_the_next_step_without_the_writer() -> None:
-    """With the writer idle and a store that never waits, a step's batch is in the store one step later."""
-    store = MemoryStore()
-    journal = Journal(store, Pseudonymizer(b"k"))
-    journal.start()
-    journal.record(SessionRecord(session="a"))
-    await asyncio.sleep(0)
-    assert [r.session for r in await store.records()] == ["a"]
-    await journal.close()

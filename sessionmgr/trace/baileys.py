@@ -10,6 +10,7 @@ from typing import Any, Final
 from sessionmgr.classify import classify, classify_texts
 from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event
 from sessionmgr.trace.codec import TraceError, parse_time
+from sessionmgr.trace.construct import builder
 from sessionmgr.trace.lines import ReadContext
 
 __all__ = ["inspect_stub", "pino_event", "stub_event", "stub_fields"]
@@ -29,6 +30,8 @@ _INSPECT_PARAMS: Final = re.compile(r"\bmessageStubParameters: \[(.*?)\]", re.DO
 _INSPECT_STRING: Final = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _INSPECT_FIELD: Final = {name: re.compile(rf"\b{name}: '([^']*)'") for name in ("participant", "remoteJid", "id")}
 _INSPECT_STAMP: Final = re.compile(r"\bmessageTimestamp: (\d+)")
+_DECRYPT_ERROR: Final = builder(DecryptError)
+_DECRYPT_OK: Final = builder(DecryptOk)
 
 
 def pino_event(
@@ -64,13 +67,13 @@ def pino_event(
         category = classify_texts([error_text, error_type or "", *causes], signal_layer="decrypt" in lowered)
         if not category.is_crypto:
             return None
-        return DecryptError(
+        return _DECRYPT_ERROR(
             session=session, at=at, peer=str(peer) if peer else None, error=error_text, error_type=error_type,
             message_type=message_type, message_id=str(key["id"]) if key.get("id") else None,
             causes=tuple(causes), category=category,
         )  # fmt: skip
     if _DECRYPTED.search(lowered):
-        return DecryptOk(
+        return _DECRYPT_OK(
             session=session, at=at, peer=str(peer) if peer else None, message_type=message_type,
             message_id=str(key["id"]) if key.get("id") else None,
         )  # fmt: skip

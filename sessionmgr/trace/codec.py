@@ -11,10 +11,12 @@ from sessionmgr.categories import Category
 from sessionmgr.clock import iso_z
 from sessionmgr.events import DecryptError, Event, event_types
 from sessionmgr.pseudonym import Pseudonymizer
-from sessionmgr.trace.fieldtypes import MAX_OFFSET, field_problem, finite_number
+from sessionmgr.trace.construct import builder
+from sessionmgr.trace.fieldtypes import MAX_OFFSET, field_checks, finite_number, problem_of
 
 __all__ = [
-    "TRACE_SCHEMA", "TraceError", "TraceWriter", "decode_event", "decode_offset", "event_record", "parse_time",
+    "TRACE_SCHEMA", "TraceError", "TraceWriter", "check_offset", "decode_event", "decode_offset", "event_record",
+    "parse_time",
 ]  # fmt: skip
 
 TRACE_SCHEMA: Final = "sessionmgr.trace/1"
@@ -24,8 +26,24 @@ class TraceError(ValueError):
     """A trace line that cannot be turned into an event; the message says which field."""
 
 
+#: An ISO-8601 time is at most ~40 characters (``2026-01-01T00:00:00.000000+00:00``).
+_MAX_TIME_CHARS: Final = 64
+
+
 def parse_time(value: object) -> datetime:
     """ISO-8601 (``Z`` or offset) or epoch milliseconds/seconds, as an aware UTC datetime."""
+    if isinstance(value, str):  # a trace's time, and most text logs': first
+        if len(value) > _MAX_TIME_CHARS:  # fromisoformat is quadratic in the length (32 KB: 11 s)
+            raise TraceError(f"time: not ISO-8601 ({len(value)} characters)")
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            elif not 1 < parsed.year < 9999:  # 9999-12-31T23:00-01:00 parses, then overflows in UTC
+                parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
+            raise TraceError(f"time: not ISO-8601: {value!r}") from None
+        return parsed
     if isinstance(value, bool):
         raise TraceError(f"time: expected ISO-8601 or epoch milliseconds, got {value!r}")
     if isinstance(value, int | float):
@@ -34,14 +52,6 @@ def parse_time(value: object) -> datetime:
             return datetime.fromtimestamp(seconds, UTC)
         except (ValueError, OverflowError, OSError):
             raise TraceError(f"time: not a time (epoch {value!r} is out of range)") from None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-            parsed.astimezone(UTC)  # 9999-12-31T23:00-01:00 parses, then overflows in UTC
-        except (ValueError, OverflowError):
-            raise TraceError(f"time: not ISO-8601: {value!r}") from None
-        return parsed
     raise TraceError(f"time: expected ISO-8601 or epoch milliseconds, got {value!r}")
 
 
@@ -112,15 +122,25 @@ class TraceWriter:
 
 
 _EVENT_TYPES: Final = event_types()
-# The fields a trace record may set on each event class (not the stamps).
-_ALLOWED: Final = {
-    kind: frozenset(f.name for f in dataclasses.fields(cls)) - {"t", "at", "session"}
+# The fields a trace record may set on each event class (not the stamps), each with its compiled check.
+_CHECKS: Final = {
+    kind: {
+        name: check
+        for name, check in field_checks(cls).items()
+        if name in {f.name for f in dataclasses.fields(cls)} - {"t", "at", "session"}
+    }
     for kind, cls in _EVENT_TYPES.items()
 }
 
+_BUILD: Final = {kind: builder(cls) for kind, cls in _EVENT_TYPES.items()}
+
 
 def decode_event(record: dict[str, Any]) -> Event:
-    """One canonical trace record as an event (``t`` left at 0; ``at`` from the record)."""
+    """One canonical trace record as an event (``t`` left at 0; ``at`` from the record).
+
+    Fields the event class does not have are left out; the first field (in the record's
+    order) whose value does not fit the class's annotation rejects the record.
+    """
     kind = record.get("kind")
     if not isinstance(kind, str):
         raise TraceError("kind: missing")
@@ -133,11 +153,14 @@ def decode_event(record: dict[str, Any]) -> Event:
     if "t" not in record:
         raise TraceError("t: missing")
     at = parse_time(record["t"])
-    allowed = _ALLOWED[kind]
-    fields: dict[str, Any] = {k: v for k, v in record.items() if k in allowed}
-    problem = field_problem(cls, fields)
-    if problem is not None:
-        raise TraceError(problem)
+    checks = _CHECKS[kind]
+    fields: dict[str, Any] = {}
+    for key, value in record.items():
+        known = checks.get(key)
+        if known is not None:
+            if not known[0](value):
+                raise TraceError(problem_of(key, known[1], value))
+            fields[key] = value
     if "causes" in fields:
         fields["causes"] = tuple(fields["causes"])
     if cls is DecryptError:
@@ -148,18 +171,22 @@ def decode_event(record: dict[str, Any]) -> Event:
         except ValueError:
             raise TraceError(f"category: unknown category {fields.get('category')!r}") from None
     try:
-        return cls(session=session, at=at, **fields)
+        return _BUILD[kind](session=session, at=at, **fields)
     except TypeError as exc:
         raise TraceError(f"{kind}: {exc}") from None
 
 
 def decode_offset(record: dict[str, Any]) -> float | None:
     """A record's ``offset`` (precise seconds since the trace's origin): finite and within ten years, else rejected."""
-    offset = record.get("offset")
+    return check_offset(record.get("offset"))
+
+
+def check_offset(offset: object) -> float | None:
+    """An ``offset`` value as :func:`decode_offset` reads it: ``None``, or finite and within ten years."""
     if offset is None:
         return None
     if not finite_number(offset):
         raise TraceError(f"offset: expected a finite number of seconds, got {offset!r}")
-    if abs(offset) > MAX_OFFSET:
+    if abs(offset) > MAX_OFFSET:  # type: ignore[arg-type]
         raise TraceError(f"offset: {offset!r} s is more than ten years from the trace's origin")
-    return offset  # type: ignore[no-any-return]
+    return offset  # type: ignore[return-value]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Final, TypeAlias
 
 from sessionmgr.events import Event
+from sessionmgr.pseudonym import redact_reason
 from sessionmgr.trace import safejson
 from sessionmgr.trace.codec import TraceError
 
@@ -37,9 +38,14 @@ class ReadError(ValueError):
         super().__init__(f"{source}:{line}: {reason}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Located:
-    """An event and where it came from."""
+    """An event and where it came from.
+
+    Not frozen: one is made per event read, and a frozen dataclass sets each field
+    through ``object.__setattr__`` (four times the cost). Nobody changes one after
+    the reader yields it.
+    """
 
     event: Event
     source: str
@@ -109,6 +115,7 @@ class ReadContext:
     strict: bool = False
 
     def reject(self, line: int, reason: str) -> None:
+        reason = redact_reason(reason)  # a bad line's values (a number, a body) stay out of reports and logs
         if self.strict:
             raise ReadError(self.path, line, reason)
         self.stats.reject(line, reason)

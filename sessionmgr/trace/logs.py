@@ -105,9 +105,11 @@ class LogReader:
         self.recent_ids: deque[str] = deque(maxlen=64)
 
     def read(self, lines: NumberedLines) -> Iterator[Located]:
+        out = self.out
         for number, raw in unwrap(lines, self.ctx, _continues_wrap):
             self._physical_line(number, raw)
-            yield from self.out.drain()
+            if out.items:  # (drain yields nothing from an empty queue: no generator made per line for nothing)
+                yield from out.drain()
         if self.pending is not None:
             self._close_pending()
         yield from self.out.finish()
@@ -148,7 +150,7 @@ class LogReader:
     def _line(self, number: int, text: str, prefix_time: str | None, width: int) -> None:
         text = _unindent(text)
         first = text[:1]
-        if not text.strip():
+        if not text or text.isspace():
             self.ctx.ignore("blank")
         elif first == "{":
             self._json_line(number, text, prefix_time, width)
@@ -229,7 +231,7 @@ class LogReader:
         self._pino(number, record, None, UNKNOWN)
 
     def _pino(self, number: int, record: dict[str, Any], at: datetime | None, quality: TimeQuality) -> None:
-        block = self.out.oldest_block("libsignal") if _is_failure(record) else None
+        block = self.out.oldest_block("libsignal") if self.out.items and _is_failure(record) else None
         try:
             event = pino_event(record, block.causes if block else [], self.ctx, at)
         except TraceError as exc:
@@ -269,7 +271,8 @@ class LogReader:
                 return True
             self._close_pending()
             return False
-        step = pending.add(text, width)
+        # a log line of a known kind at the margin starts anew: the record before it never closed
+        step = "unclosed" if text[:1] not in " \t}]" and line_kind(text) is not None else pending.add(text, width)
         if step == "unclosed":
             self.ctx.reject(pending.line, "a JSON record that never closed its braces")
             self.pending = None
