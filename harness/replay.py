@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import importlib.util
 import itertools
-import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -23,6 +22,7 @@ from sessionmgr.report.builder import ReportParts, build_report
 from sessionmgr.report.recorder import ReportRecorder
 from sessionmgr.stats import StatsCollector
 from sessionmgr.store import MemoryStore, Store
+from sessionmgr.trace import safejson
 from sessionmgr.trace.codec import TraceError, decode_event
 from sessionmgr.trace.readers import Located, Reader
 
@@ -83,7 +83,7 @@ class RecordedOutcomes:
                 if not any(marker in text for marker in _FAILURE_MARKERS):
                     continue
                 try:
-                    record = json.loads(text)
+                    record = safejson.loads(text)  # depth-guarded: a 5,000-deep line is a bad line, not a crash
                     event = decode_event(record)
                 except (ValueError, TraceError):
                     continue  # the replay pass reports bad lines
@@ -140,9 +140,11 @@ async def replay(
         return b"" if call.method == "export_keys" else None
 
     backend = MockBackend(decide, keep_calls=False)
-    # without a durable store nobody reads the audit log back: keep only its tail
+    # without a durable store nobody reads the audit log or finished messages back: keep only the
+    # audit's tail and the messages still open (memory stays flat in the trace's length)
     stats = StatsCollector()  # shared with the recorder: counted once
-    manager = SessionManager(backend, policy=policy, store=store or MemoryStore(max_audit=1_000), bus=bus,
+    manager = SessionManager(backend, policy=policy, bus=bus,
+                             store=store or MemoryStore(max_audit=1_000, keep_closed_messages=False),
                              pseudonymizer=pseudonymizer or Pseudonymizer(b"replay"), stats=stats)  # fmt: skip
     recorder = ReportRecorder(origin=loop.time(), stats=stats)
     bus.subscribe(recorder)
@@ -165,7 +167,7 @@ async def replay(
             delay = target - loop.time()
             if delay > 0 and not (skip is not None and skip(target)):
                 await asyncio.sleep(delay)
-            manager.observe_nowait(event)
+            manager.observe_nowait(event, handed_over=True)  # ours alone: stamped in place, not copied
             count += 1
             if progress is not None and count % 10_000 == 0:
                 progress(count)

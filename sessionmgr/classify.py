@@ -195,7 +195,8 @@ def _texts_of_mapping(stub: Mapping[str, object]) -> tuple[list[str], bool]:
     params = stub.get("messageStubParameters") or stub.get("parameters") or ()
     # a string is one text: iterating it would classify its letters (Baileys may log a lone parameter bare)
     texts = [str(p) for p in params] if isinstance(params, Sequence) and not isinstance(params, str) else [str(params)]
-    is_stub = stub.get("messageStubType") in _CIPHERTEXT_STUB
+    stub_type = stub.get("messageStubType")
+    is_stub = isinstance(stub_type, int | str) and stub_type in _CIPHERTEXT_STUB  # a list or dict is no stub type
     for key in ("type", "name", "message", "error"):
         value = stub.get(key)
         if isinstance(value, str):

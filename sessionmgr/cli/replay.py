@@ -142,6 +142,8 @@ def replay(
     for row in files:
         if row.get("hint") and not any(str(row.get("file")) in warning for warning in unread):
             click.secho(f"sessionmgr replay: {row.get('file')}: {row['hint']}", err=True, fg="yellow")
+    # a damaged .gz: its file named, the events before the damage kept in the report above
+    unread += [f"{r.path}: {r.damaged}; the report covers the lines before it" for r in readers if r.damaged]
     for warning in unread:
         click.secho(f"sessionmgr replay: {warning}", err=True, fg="red", bold=True)
     if unread and not allow_empty:
