@@ -34,3 +34,13 @@ def test_clear_empties_the_window_and_its_weight() -> None:
     fresh.add(1, 2.0)
     fresh.clear()
     assert fresh.weight(1) == 0.0 and fresh.count(1) == 0
+
+
+def test_first_and_span_say_when_the_oldest_event_leaves() -> None:
+    """first is the oldest held event's time (None when empty) and span the window's length, so it leaves at first + span."""
+    window = HealthWindow(100)
+    assert window.first is None and window.span == 100
+    window.add(5, 1.0)
+    window.add(7, 1.0)
+    assert window.first == 5
+    assert window.count(105) == 1 and window.first == 7  # the event at 5 left at 5 + 100
