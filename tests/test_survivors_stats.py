@@ -143,3 +143,13 @@ def test_a_failing_handler_is_logged_with_the_handler_and_the_event_kind(caplog:
     messages = [r.getMessage() for r in caplog.records]
     assert messages == [f"event handler {broken_sink!r} failed on decrypt_ok"] * 2
     assert all(r.exc_info is not None and "sink down" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_publishing_with_no_subscriber_is_harmless() -> None:
+    """A bus nobody subscribed to yet takes events without error; a later subscriber sees only later ones."""
+    bus = EventBus()
+    bus.publish(DecryptOk(session="early"))
+    seen: list[str] = []
+    bus.subscribe(lambda e: seen.append(e.session))
+    bus.publish(DecryptOk(session="late"))
+    assert seen == ["late"]
