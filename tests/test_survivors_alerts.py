@@ -261,3 +261,59 @@ async def test_quiet_until_there_is_traffic_or_a_loss_to_judge() -> None:
     await asyncio.sleep(601)
     rig.check()
     assert rig.alerts.quiet()
+
+
+async def test_rate_alerts_of_several_sessions_fire_in_the_order_they_were_first_seen() -> None:
+    """At one check, sessions over the rate fire in the order their first attempt arrived, not by name."""
+    rig = Rig(Policy(alert_error_rate=0.10, alert_error_rate_min_attempts=20))
+    for session in ("bot-c", "bot-a", "bot-b"):
+        rig.emit(bad_mac(session))
+    for session in ("bot-a", "bot-b", "bot-c"):
+        for _ in range(19):
+            rig.emit(bad_mac(session))
+    rig.check()
+    assert [f[1] for f in rig.fired()] == ["bot-c", "bot-a", "bot-b"]
+
+
+async def test_a_check_at_the_instant_the_oldest_attempt_leaves_rejudges_without_traffic() -> None:
+    """With no traffic since, the check at exactly oldest + window judges again: fewer attempts left, the alert clears."""
+    rig = Rig(Policy(alert_error_rate=0.10, alert_error_rate_min_attempts=20, window=300))
+    for _ in range(17):
+        rig.emit(DecryptOk(session="bot-1"))  # t = 0
+    await asyncio.sleep(100)
+    for _ in range(3):
+        rig.emit(bad_mac())  # t = 100: the errors are newer than the good decrypts
+    rig.check()
+    assert [f[:2] for f in rig.fired()] == [(ERROR_RATE, "bot-1")]
+    await asyncio.sleep(199)
+    rig.check()  # t = 299: all 20 attempts still in the window
+    assert rig.resolved() == []
+    await asyncio.sleep(1)
+    rig.check()  # t = 300: the 17 good ones leave (t - 300, t]; 3 attempts are too few to judge
+    assert rig.resolved() == [(ERROR_RATE, "bot-1", 300.0)]
+
+
+async def test_errors_leaving_before_the_good_decrypts_are_judged_quietly() -> None:
+    """An error older than every good decrypt leaves first; the check then finds 20 good attempts and no error."""
+    rig = Rig(Policy(alert_error_rate=0.01, alert_error_rate_min_attempts=20, window=300))
+    rig.emit(bad_mac())  # t = 0
+    await asyncio.sleep(100)
+    for _ in range(20):
+        rig.emit(DecryptOk(session="bot-1"))  # t = 100
+    rig.check()
+    assert [f[:2] for f in rig.fired()] == [(ERROR_RATE, "bot-1")]
+    await asyncio.sleep(200)
+    rig.check()  # t = 300: the error left, its window is empty, the good decrypts remain
+    await asyncio.sleep(50)
+    rig.check()
+    assert rig.resolved() == [(ERROR_RATE, "bot-1", 300.0)]
+
+
+async def test_a_check_after_forgetting_a_session_with_traffic_is_quiet() -> None:
+    """A session forgotten after traffic but before the check is not judged here: no alert, no error."""
+    rig = Rig(Policy(alert_error_rate=0.10, alert_error_rate_min_attempts=1))
+    rig.emit(bad_mac())
+    rig.emit(bad_mac("bot-2"))
+    rig.alerts.forget("bot-1")
+    rig.check()  # the autouse fixture fails the test if the evaluator raised here
+    assert [f[1] for f in rig.fired()] == ["bot-2"]
