@@ -266,13 +266,14 @@ async def test_quiet_until_there_is_traffic_or_a_loss_to_judge() -> None:
 async def test_rate_alerts_of_several_sessions_fire_in_the_order_they_were_first_seen() -> None:
     """At one check, sessions over the rate fire in the order their first attempt arrived, not by name."""
     rig = Rig(Policy(alert_error_rate=0.10, alert_error_rate_min_attempts=20))
-    for session in ("bot-c", "bot-a", "bot-b"):
+    first_seen = [f"bot-{n}" for n in (7, 2, 5, 0, 6, 1, 4, 3)]  # neither sorted nor a set's order
+    for session in first_seen:
         rig.emit(bad_mac(session))
-    for session in ("bot-a", "bot-b", "bot-c"):
+    for session in sorted(first_seen):
         for _ in range(19):
             rig.emit(bad_mac(session))
     rig.check()
-    assert [f[1] for f in rig.fired()] == ["bot-c", "bot-a", "bot-b"]
+    assert [f[1] for f in rig.fired()] == first_seen
 
 
 async def test_a_check_at_the_instant_the_oldest_attempt_leaves_rejudges_without_traffic() -> None:
