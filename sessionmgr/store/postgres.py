@@ -308,6 +308,25 @@ class PostgresStore:
         self._held[session] = (owner, epoch)
         return True
 
+    async def version(self) -> str:
+        """The server's current snapshot (``pg_current_snapshot()``): one trivial query, no schema.
+
+        Its xmax is one past the latest transaction that ended and its xip lists those
+        still running, so any transaction that writes and ends between two calls
+        (commit or rollback, ours or any other session's) changes it. It spans the
+        whole server: another database's writes change it too, so on a busy server it
+        is mostly "changed" (a needless look, never a miss). A counter bumped by a
+        trigger would be exact for our tables but would serialize every writer on
+        its row.
+        """
+
+        def read(db: psycopg.Connection[tuple[Any, ...]]) -> str:
+            row = db.execute("SELECT pg_current_snapshot()::text").fetchone()
+            assert row is not None  # a scalar function always returns a row
+            return str(row[0])
+
+        return await self._run(read)
+
     async def schema_version(self) -> int:
         return await self._run(lambda db: _one(db.execute("SELECT max(version) FROM sessionmgr_schema").fetchone()))
 
