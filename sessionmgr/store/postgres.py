@@ -309,16 +309,9 @@ class PostgresStore:
         return True
 
     async def version(self) -> str:
-        """The server's current snapshot (``pg_current_snapshot()``): one trivial query, no schema.
-
-        Its xmax is one past the latest transaction that ended and its xip lists those
-        still running, so any transaction that writes and ends between two calls
-        (commit or rollback, ours or any other session's) changes it. It spans the
-        whole server: another database's writes change it too, so on a busy server it
-        is mostly "changed" (a needless look, never a miss). A counter bumped by a
-        trigger would be exact for our tables but would serialize every writer on
-        its row.
-        """
+        """The server's ``pg_current_snapshot()``: xmax (one past the latest ended transaction) and the
+        running ones, so any writing transaction that ends between two calls, in any session, changes it
+        (see docs/store.md: server-wide, so other databases' writes cause needless looks, never a miss)."""
 
         def read(db: psycopg.Connection[tuple[Any, ...]]) -> str:
             row = db.execute("SELECT pg_current_snapshot()::text").fetchone()
