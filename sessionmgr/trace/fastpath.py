@@ -43,6 +43,7 @@ from sessionmgr.trace.lines import Located, NumberedLines
 from sessionmgr.trace.logfmt import logfmt_record
 from sessionmgr.trace.logs import LogReader, _continues_wrap, _is_failure
 from sessionmgr.trace.multiline import WRAP_WIDTHS
+from sessionmgr.trace.pinoline import PinoLine, decode_line, is_failure, line_event
 from sessionmgr.trace.prefixes import strip_prefix
 from sessionmgr.trace.pretty import parse_header
 from sessionmgr.trace.times import KNOWN, UNKNOWN, TimeQuality
@@ -103,6 +104,9 @@ def read_fused(reader: LogReader, lines: NumberedLines) -> Iterator[Located]:
     items = out.items
     path = ctx.path
     decode = safejson.FAST
+    session = ctx.session
+    #: records decoded into the fields read (pinoline), when msgspec reads lines and no field names the session
+    typed = decode is not None and ctx.session_field is None
     max_depth = safejson.MAX_DEPTH
     wrap_widths = WRAP_WIDTHS
     physical = reader._physical_line
@@ -111,13 +115,18 @@ def read_fused(reader: LogReader, lines: NumberedLines) -> Iterator[Located]:
     for number, raw in lines:
         if held is None and reader.pending is None:
             if raw[:1] == "{":
-                record = _record(raw, decode, max_depth)
+                record = _record(raw, decode, max_depth, typed)
                 if record is not None:
                     # LogReader._record from its admission on, then _pino with no time read elsewhere
                     kinds["baileys"] += 1
-                    block = out.oldest_block("libsignal") if items and _is_failure(record) else None
                     try:
-                        event = pino_event(record, block.causes if block else _NO_CAUSES, ctx, None)
+                        if type(record) is PinoLine:
+                            block = out.oldest_block("libsignal") if items and is_failure(record) else None
+                            event = line_event(record, block.causes if block else _NO_CAUSES, session)
+                        else:
+                            assert isinstance(record, dict)
+                            block = out.oldest_block("libsignal") if items and _is_failure(record) else None
+                            event = pino_event(record, block.causes if block else _NO_CAUSES, ctx, None)
                     except TraceError as exc:
                         ctx.reject(number, str(exc))
                         event = None
@@ -212,12 +221,15 @@ def read_fused(reader: LogReader, lines: NumberedLines) -> Iterator[Located]:
     yield from out.finish()
 
 
-def _record(raw: str, decode: Callable[[str], Any] | None, max_depth: int) -> dict[str, Any] | None:
+def _record(
+    raw: str, decode: Callable[[str], Any] | None, max_depth: int, typed: bool
+) -> PinoLine | dict[str, Any] | None:
     """The pino record a ``{`` line is, if the general path would read it as one; else None (it reads the line).
 
     The general path: no prefix or indent on a ``{`` line without ANSI escapes; ``safejson.loads``
     (msgspec under the depth guard; the standard library decides whatever msgspec refuses);
-    a JSON object, not zerolog's, not a logged message.
+    a JSON object, not zerolog's, not a logged message. Decoded into a :class:`PinoLine` where
+    that reads it, else into a dict.
     """
     if decode is None or "\x1b" in raw:
         return None
@@ -226,6 +238,10 @@ def _record(raw: str, decode: Callable[[str], Any] | None, max_depth: int) -> di
         brackets += raw.count("[")
     if brackets > max_depth:
         return None
+    if typed:
+        line = decode_line(raw)
+        if line is not None:
+            return line
     try:
         record = decode(raw)
     except ValueError:
