@@ -168,23 +168,26 @@ def read_fused(reader: LogReader, lines: NumberedLines) -> Iterator[Located]:
                 if plan is not _NOT_CONSOLE:
                     # LogReader._console_line with no prefix time
                     kind, cause, starts, margin = plan
-                    if margin:
-                        kinds["libsignal"] += 1
                     ignored[kind] += 1
-                    block = None
-                    if starts or (cause is not None and out.open_block("libsignal") is None):
-                        block = Block(number, reader.last_at, UNKNOWN, "libsignal", kind)
-                        out.hold(block)
-                    if cause is not None:
-                        block = block or out.open_block("libsignal")  # (the newest: the one just held, if any)
-                        assert block is not None
-                        block.causes.append(cause)
-                        block.quiet = 0
-                    # EventQueue.line_read; inline for the one block a storm has waiting, while it is young
+                    if margin or starts or cause is not None:  # (a stack frame or a dump's line: none of these)
+                        if margin:
+                            kinds["libsignal"] += 1
+                        block = None
+                        if starts or (cause is not None and out.open_block("libsignal") is None):
+                            block = Block(number, reader.last_at, UNKNOWN, "libsignal", kind)
+                            out.hold(block)
+                        if cause is not None:
+                            block = block or out.open_block("libsignal")  # (the newest: the one just held, if any)
+                            assert block is not None
+                            block.causes.append(cause)
+                            block.quiet = 0
+                    # EventQueue.line_read, inline for the one block a storm has waiting while it is young
+                    # (then nothing drains: the block is first in line)
                     waiting = items[0] if len(items) == 1 else None
                     if out.timed and isinstance(waiting, Block) and waiting.quiet < CAUSE_HORIZON:
                         waiting.quiet += 1
-                    elif items or not out.timed:
+                        continue
+                    if items or not out.timed:
                         out.line_read()
                     if items and (out.timed or out.untimed_lines > CAUSE_HORIZON):
                         while items and isinstance(items[0], Located):

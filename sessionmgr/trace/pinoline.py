@@ -28,10 +28,11 @@ from typing import Any, Final
 import msgspec
 from msgspec import UNSET, UnsetType, field
 
-from sessionmgr.events import ConnectionChanged, Event
-from sessionmgr.trace.baileys import _DECRYPT_ERROR, _DECRYPT_OK, _MESSAGE_TYPES, _category, _error_parts, _says
+from sessionmgr.events import ConnectionChanged, DecryptError, Event
+from sessionmgr.trace.baileys import _DECRYPT_OK, _MESSAGE_TYPES, _category, _error_parts, _says
 from sessionmgr.trace.baileys import _SAYS as SAYS
 from sessionmgr.trace.codec import parse_time
+from sessionmgr.trace.construct import positional
 
 __all__ = ["MAX_TYPED_CHARS", "PinoLine", "decode_line", "is_failure", "line_event"]
 
@@ -64,6 +65,9 @@ class PinoLine(msgspec.Struct, gc=False):
 
 
 _DECODE: Final = msgspec.json.Decoder(PinoLine).decode
+_ERROR: Final = positional(
+    DecryptError, ("session", "at", "peer", "error", "error_type", "message_type", "message_id", "causes", "category")
+)
 _MS_LOW: Final = 100_000_000_000  # parse_time's 1e11: above it a time is epoch milliseconds
 _MS_HIGH: Final = 10_000_000_000_000  # (the year 2286: always in range)
 
@@ -125,10 +129,9 @@ def line_event(line: PinoLine, causes: Sequence[str], session: str) -> Event | N
         category, is_crypto = _category(error_text, error_type, causes, says.decrypt)
         if not is_crypto:
             return None
-        return _DECRYPT_ERROR(
-            session=session, at=at, peer=str(peer) if peer else None, error=error_text, error_type=error_type,
-            message_type=message_type, message_id=str(message_id) if message_id else None,
-            causes=tuple(causes), category=category,
+        return _ERROR(
+            session, at, str(peer) if peer else None, error_text, error_type, message_type,
+            str(message_id) if message_id else None, tuple(causes), category,
         )  # fmt: skip
     if says.decrypted:
         return _DECRYPT_OK(
