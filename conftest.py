@@ -1,6 +1,6 @@
 """Shared test configuration: Hypothesis profiles for development and CI.
 
-``HYPOTHESIS_PROFILE=dev|ci`` picks one; CI (``CI`` set) defaults to ``ci``.
+``HYPOTHESIS_PROFILE=dev|ci|long`` picks one; CI (``CI`` set) defaults to ``ci``.
 Both print a ``@reproduce_failure`` blob with any falsifying example.
 """
 
@@ -21,6 +21,9 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# Local fuzzing at length (HYPOTHESIS_PROFILE=long): ten times CI's examples, random, no deadline.
+settings.register_profile("long", max_examples=2000, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import selectors
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import Executor
@@ -102,6 +103,18 @@ class VirtualLoop(asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         return self._now_ns / 1_000_000_000
+
+    # asyncio runs the timers due before ``time() + _clock_resolution`` (1 ns). Past 2**24 s
+    # (194 days) of virtual time a float step is wider than that: ``time() + 1e-9 == time()``,
+    # a timer due now is never run and the loop spins forever. The resolution is the float
+    # step at the current time, at least 1 ns.
+    @property
+    def _clock_resolution(self) -> float:
+        return max(1e-9, 2 * math.ulp(self._now_ns / 1_000_000_000))
+
+    @_clock_resolution.setter
+    def _clock_resolution(self, _: float) -> None:
+        pass  # set once by asyncio's constructor: ours follows the time
 
     def time_ns(self) -> int:
         """Virtual time in integer nanoseconds since the loop started."""

@@ -6,12 +6,12 @@ import asyncio
 import dataclasses
 import importlib.util
 import itertools
-import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from harness.loop import VirtualLoop
+from harness.timeguard import LIMIT, TimeGuard
 from sessionmgr.backend import BackendCall, BackendError, MockBackend
 from sessionmgr.bus import EventBus
 from sessionmgr.events import ActionFailed, Event, RegenerationFailed, RetryFinished, RetryScheduled
@@ -22,8 +22,9 @@ from sessionmgr.report.builder import ReportParts, build_report
 from sessionmgr.report.recorder import ReportRecorder
 from sessionmgr.stats import StatsCollector
 from sessionmgr.store import MemoryStore, Store
+from sessionmgr.trace import safejson
 from sessionmgr.trace.codec import TraceError, decode_event
-from sessionmgr.trace.readers import Located, Reader, merge
+from sessionmgr.trace.readers import Located, Reader
 
 __all__ = ["Progress", "RecordedOutcomes", "ReplayResult", "ReplayRun", "replay", "run_replay"]
 
@@ -82,7 +83,7 @@ class RecordedOutcomes:
                 if not any(marker in text for marker in _FAILURE_MARKERS):
                     continue
                 try:
-                    record = json.loads(text)
+                    record = safejson.loads(text)  # depth-guarded: a 5,000-deep line is a bad line, not a crash
                     event = decode_event(record)
                 except (ValueError, TraceError):
                     continue  # the replay pass reports bad lines
@@ -122,6 +123,7 @@ async def replay(
     outcomes: RecordedOutcomes | None = None,
     progress: Progress | None = None,
     keep_events: bool = False,
+    pseudonymizer: Pseudonymizer | None = None,
 ) -> ReplayRun:
     """Feed observations to a manager on the running virtual loop (whose time 0 is ``epoch``)."""
     loop = asyncio.get_running_loop()
@@ -141,7 +143,7 @@ async def replay(
     # without a durable store nobody reads the audit log back: keep only its tail
     stats = StatsCollector()  # shared with the recorder: counted once
     manager = SessionManager(backend, policy=policy, store=store or MemoryStore(max_audit=1_000), bus=bus,
-                             pseudonymizer=Pseudonymizer(b"replay"), stats=stats)  # fmt: skip
+                             pseudonymizer=pseudonymizer or Pseudonymizer(b"replay"), stats=stats)  # fmt: skip
     recorder = ReportRecorder(origin=loop.time(), stats=stats)
     bus.subscribe(recorder)
     count = 0
@@ -208,9 +210,18 @@ def run_replay(
     tail: float | None = None,
     progress: Progress | None = None,
     keep_events: bool = False,
+    raw_ids: bool = False,
+    max_gap: float | None = LIMIT,
 ) -> ReplayResult:
-    """Replay files on a fresh virtual loop whose clock starts at their first event."""
-    first, items = _first(merge(readers))
+    """Replay files on a fresh virtual loop whose clock starts at their first event.
+
+    Phone numbers in session ids and file names appear as pseudonyms unless ``raw_ids``.
+    A line more than ``max_gap`` seconds from its neighbours that the lines after
+    it do not go on from is rejected (``None``: never); see :mod:`harness.timeguard`.
+    """
+    pseudonymizer = Pseudonymizer(b"replay", raw=raw_ids)
+    guard = TimeGuard(max_gap)
+    first, items = _first(guard.merged(readers))
     epoch = first.event.at if first is not None else datetime.fromtimestamp(0).astimezone()
     if first is not None and first.offset is not None:
         epoch -= timedelta(seconds=first.offset)  # the trace's own origin
@@ -223,7 +234,7 @@ def run_replay(
         policy = dataclasses.replace(policy, alert_messages_lost=NEVER)
     source = {
         "kind": "replay",
-        "files": [r.path for r in readers],
+        "files": [pseudonymizer.path(r.path) for r in readers],
         "policy": policy.to_dict(),
         **({"cannot_judge": CANNOT_JUDGE} if logs else {}),
     }
@@ -232,7 +243,7 @@ def run_replay(
     with asyncio.Runner(loop_factory=lambda: VirtualLoop(epoch=epoch, freeze_wall_clock=freeze)) as runner:
         run = runner.run(
             replay(items, epoch=epoch, policy=policy, store=store, tail=tail, outcomes=outcomes,
-                   progress=progress, keep_events=keep_events)
+                   progress=progress, keep_events=keep_events, pseudonymizer=pseudonymizer)
         )  # fmt: skip
     stats = [r.stats for r in readers]
     accounting = {
@@ -240,9 +251,10 @@ def run_replay(
         "events": sum(s.events for s in stats),
         "ignored": sum(sum(s.ignored.values()) for s in stats),
         "rejected_count": sum(s.rejected_count for s in stats),
-        "rejected": [row for s in stats for row in s.rejected],
-        "files": [s.to_dict() for s in stats],
+        "rejected": [row | {"file": pseudonymizer.path(row["file"])} for s in stats for row in s.rejected],
+        "files": [s.to_dict() | {"file": pseudonymizer.path(s.source)} for s in stats],
         "recorded_backend_failures": len(outcomes),
     }
+    guard.account(accounting, name=pseudonymizer.path)
     parts = ReportParts(run.recorder, source=source, input=accounting)
     return ReplayResult(build_report(parts), parts, run.events, run.backend)

@@ -56,6 +56,8 @@ class SimConfig:
     #: Who recovers: ``ours`` (the manager), a client's defaults (``baileys``, ``whatsmeow``:
     #: :mod:`harness.baselines`) or ``none``. ``manager=False`` means ``none`` whatever this says.
     baseline: str = "ours"
+    #: phone numbers (peers in a trace, sessions named after one) as they are, not pseudonymized
+    raw_ids: bool = False
 
     @property
     def recovery(self) -> str:
@@ -64,7 +66,7 @@ class SimConfig:
 
     def pseudonymizer(self) -> Pseudonymizer:
         """Pseudonyms keyed by the seed: stable across runs of this seed, meaningless without it."""
-        return Pseudonymizer(hashlib.sha256(f"sessionmgr-sim-{self.seed}".encode()).digest())
+        return Pseudonymizer(hashlib.sha256(f"sessionmgr-sim-{self.seed}".encode()).digest(), raw=self.raw_ids)
 
     def source(self) -> dict[str, Any]:
         return {

@@ -194,7 +194,8 @@ def _texts_of_exception(error: BaseException) -> list[str]:
 def _texts_of_mapping(stub: Mapping[str, object]) -> tuple[list[str], bool]:
     params = stub.get("messageStubParameters") or stub.get("parameters") or ()
     texts = [str(p) for p in params] if isinstance(params, Sequence) else [str(params)]
-    is_stub = stub.get("messageStubType") in _CIPHERTEXT_STUB
+    stub_type = stub.get("messageStubType")
+    is_stub = isinstance(stub_type, int | str) and stub_type in _CIPHERTEXT_STUB  # a list or dict is no stub type
     for key in ("type", "name", "message", "error"):
         value = stub.get(key)
         if isinstance(value, str):

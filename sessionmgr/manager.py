@@ -27,7 +27,7 @@ from sessionmgr.events import (
     PhoneStatus,
 )
 from sessionmgr.policy import Policy
-from sessionmgr.pseudonym import Pseudonymizer
+from sessionmgr.pseudonym import Pseudonymizer, RealIdBackend
 from sessionmgr.recovery.actions import Actions
 from sessionmgr.recovery.alerts import ActiveAlert, AlertEvaluator
 from sessionmgr.recovery.cleanup import Cleanup
@@ -57,14 +57,13 @@ Observation = DecryptOk | DecryptError | ConnectionChanged | PhoneAnswered | Pho
 class SessionManager:
     """Watches decryption failures per session and walks the recovery ladder.
 
-    Use it as ``async with SessionManager(backend) as manager:``; the health
-    monitor and cleanup run while the block is open. Feed it observations with
-    :meth:`observe` (or :meth:`handle_crypto_error`, :meth:`decrypt_ok`,
-    :meth:`connection_changed`). Everything it decides is published on
-    :attr:`bus` and carried out on the backend, unless ``advisory`` is set, in
-    which case decisions are published but the backend is never called.
-    ``stats`` lets a caller share the collector the manager feeds (a report
-    recorder, say) instead of counting every event twice.
+    Use it as ``async with SessionManager(backend) as manager:``; the health monitor and cleanup
+    run while the block is open. Feed it observations with :meth:`observe` (or
+    :meth:`handle_crypto_error`, :meth:`decrypt_ok`, :meth:`connection_changed`). Everything it
+    decides is published on :attr:`bus` and carried out on the backend, unless ``advisory`` is set,
+    in which case decisions are published but the backend is never called. ``stats`` lets a caller
+    share the collector the manager feeds (a report recorder, say) instead of counting every event
+    twice. Session ids holding a phone number are pseudonymized; only the backend gets the real id.
     """
 
     def __init__(
@@ -87,14 +86,15 @@ class SessionManager:
         self.store: Store = store or MemoryStore()
         self.bus = bus or EventBus()
         self.pseudonymizer = pseudonymizer or Pseudonymizer()
+        self._ids = backend = RealIdBackend(backend, self.pseudonymizer)  # names in, real ids out
         self.advisory = advisory
         #: who holds cleanup leases in a store shared by several processes
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
         policy, clock = self.policy, self.clock
         self._emit = emit = Publisher(clock, self.bus, advisory=advisory)
-        self._tasks = tasks = TaskSupervisor(clock)
+        self._tasks = tasks = TaskSupervisor(clock, self.bus)  # activity on the bus wakes idle periodic jobs
         # Writes made in one step of the loop go to the store as one transaction.
-        self._journal = journal = Journal(self.store, self.pseudonymizer)
+        self._journal = journal = Journal(self.store, self.pseudonymizer, clock)
         self._unsubscribe_journal: Callable[[], None] | None = self.bus.subscribe(journal.audit)
         self._stats = stats if stats is not None else StatsCollector()
         self.bus.subscribe(self._stats.handle)
@@ -105,7 +105,7 @@ class SessionManager:
             policy, clock, emit, rng=rng or random.Random(0), pseudonymizer=self.pseudonymizer, advisory=advisory
         )
         self._actions = actions
-        self._health = Health(policy, clock, emit, tasks, sessions)
+        self._health = Health(policy, clock, emit, tasks, sessions, self._alerts, self.store)
         self._ledger = ledger = MessageLedger(policy, clock, emit, tasks, journal, pseudonymizer=self.pseudonymizer)
         self._phone = phone = PhoneRung(policy, clock, emit, tasks, backend, actions=actions, ledger=ledger)
         self._peers = PeerRepair(
@@ -150,8 +150,8 @@ class SessionManager:
         self._journal.start()
         restored = await restore(self.store, self.clock, self._sessions, self._alerts, self._ladder, self._ledger)
         self._emit(ManagerStarted(session="*", restored_sessions=restored))
-        self._tasks.every(self.policy.health_check_interval, self.check_health, name="sessionmgr-health")
-        self._tasks.every(self.policy.cleanup_interval, self.cleanup_corrupted_sessions, name="sessionmgr-cleanup")
+        self._health.monitor(self.check_health)  # both skip the ticks at which they would do nothing
+        self._cleanup.schedule(self._tasks)
 
     async def aclose(self) -> None:
         """Stop the timers, cancel actions still in flight, and flush the store."""
@@ -179,7 +179,7 @@ class SessionManager:
 
     def observe_nowait(self, event: Event) -> None:
         """:meth:`observe` for callers that cannot await (log followers, callbacks)."""
-        if self._ownership.fenced(event.session):
+        if self._ownership.fenced((event := self._ids.named(event)).session):  # the one place sessions come in
             self._emit(event)  # seen (and counted), but another worker owns the session and acts on it
             return
         self._intake.observe(event)
@@ -237,7 +237,7 @@ class SessionManager:
         A corrupted or disconnected session is not regenerated: its keys are
         quarantined or gone, and it comes back by re-pairing (a connection that opens).
         """
-        state = self._sessions.state(session)
+        state = self._sessions.state(session := self._ids.name(session))
         if state.status.is_down:
             _log.warning("not regenerating %s: it is %s; re-pair it instead", session, state.status.value)
             return False
@@ -278,13 +278,13 @@ class SessionManager:
     ) -> T:
         """Run ``operation`` under this manager's retry policy, publishing each retry."""
         label = name or str(getattr(operation, "__name__", "operation"))
-        return await self._actions.retry(operation, label, session)
+        return await self._actions.retry(operation, label, self._ids.name(session))
 
     # --- queries ------------------------------------------------------------------
 
     def get_session_health(self, session: str) -> SessionHealth:
         """The session's health now: a pure function of its error window and status."""
-        return self._health.of(session)
+        return self._health.of(self._ids.name(session))
 
     def get_session_stats(self) -> StatsSnapshot:
         """Counters per session and overall, derived from the events."""
@@ -299,7 +299,7 @@ class SessionManager:
         return list(self._alerts.active.values())
 
     def sessions(self) -> list[str]:
-        """The sessions the manager currently tracks."""
+        """The sessions the manager currently tracks (by the names it publishes: pseudonyms for numbers)."""
         return self._sessions.names()
 
     def footprint(self) -> dict[str, int]:

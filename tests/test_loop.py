@@ -102,3 +102,17 @@ async def test_pytest_asyncio_runs_marked_tests_on_the_virtual_loop() -> None:
     assert isinstance(loop, VirtualLoop)
     await asyncio.sleep(3600)
     assert loop.time() == 3600
+
+
+def test_a_timer_due_past_194_days_of_virtual_time_runs() -> None:
+    """Past 2**24 s a float step exceeds 1 ns, yet a timer due now still runs (it used to spin forever)."""
+    loop = VirtualLoop()
+    try:
+        loop.advance(2.0**25)
+        ran: list[float] = []
+        loop.call_at(loop.time(), lambda: ran.append(loop.time()))
+        loop.call_soon(loop.stop)
+        loop.run_forever()  # one iteration: the stop callback ends it
+        assert ran == [2.0**25]
+    finally:
+        loop.close()

@@ -80,7 +80,10 @@ async def test_phone_number_sessions_are_pseudonymized_in_labels() -> None:
 async def test_alert_metrics_name_the_session_pseudonymized() -> None:
     """An alert's series carries its session (as a pseudonym when the id is a number); a global one carries none."""
     pseudonymizer = Pseudonymizer(b"k")
-    manager = SessionManager(MockBackend(failing_regeneration), policy=Policy(peer_reset_after=100))
+    # the manager names the session once, where it comes in; its sinks share that pseudonymizer
+    manager = SessionManager(
+        MockBackend(failing_regeneration), policy=Policy(peer_reset_after=100), pseudonymizer=pseudonymizer
+    )
     metrics = MetricsSink(pseudonymizer=pseudonymizer)
     manager.bus.subscribe(metrics)
     sample = metrics.registry.get_sample_value

@@ -17,6 +17,7 @@ from sessionmgr.report.charts import swimlane
 from sessionmgr.report.compare import comparison
 from sessionmgr.report.html import render_html
 from sessionmgr.report.humanize import Clock
+from sessionmgr.report.panels import input_panel
 from sessionmgr.trace.readers import Reader
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -130,3 +131,9 @@ def test_many_sessions_keep_the_busy_ones_and_say_how_many_are_left_out() -> Non
     svg, hidden = swimlane(report, Clock({"from": None, "to": "2026-01-01T01:00:00.000Z", "seconds": 3600.0}))
     assert hidden == 40 and svg.count('class="name"') == 60
     assert ">bot-099<" in svg and ">bot-000<" in svg and ">bot-059<" not in svg
+
+
+def test_the_input_panel_says_how_many_lines_were_out_of_order() -> None:
+    """The input panel of a file with lines out of time order counts them and says how they were replayed."""
+    report = run_replay([Reader(EXAMPLES / "bot-07.pm2-compose.log")]).report
+    assert "5 lines dated before an earlier line of the same file" in input_panel(report)

@@ -107,3 +107,9 @@ def test_each_input_file_is_accounted_for() -> None:
     assert "666 lines read" in text
     assert "simulation.trace.jsonl (trace): 407 lines, 406 events, 1 ignored, 0 rejected" in text
     assert "bot-01.baileys.log (baileys): 259 lines, 185 events, 74 ignored, 0 rejected" in text
+
+
+def test_lines_out_of_order_are_counted_in_the_input_row() -> None:
+    """A replayed file whose lines are not in time order says how many were out of order."""
+    report = run_replay([Reader(EXAMPLES / "bot-07.pm2-compose.log")]).report
+    assert "5 out of order" in render_text(report, width=160)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -11,9 +11,21 @@ import click
 
 from sessionmgr.policy import ENV_PREFIX, Policy, PolicyError
 from sessionmgr.store import Store, open_store
+from sessionmgr.store.sqlite import StoreError
 from sessionmgr.trace.readers import FORMATS
 
-__all__ = ["STORE_OPTION", "close_store", "load_policy", "open_out", "open_store_option", "reading_options", "write"]
+__all__ = [
+    "EXIT_STORE",
+    "RAW_IDS_OPTION",
+    "STORE_OPTION",
+    "StoreUnusable",
+    "close_store",
+    "load_policy",
+    "open_out",
+    "open_store_option",
+    "reading_options",
+    "write",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,13 +49,20 @@ def reading_options(format_help: str) -> Callable[[F], F]:
     return apply
 
 
+RAW_IDS_OPTION = click.option(
+    "--raw-ids",
+    is_flag=True,
+    help="Show phone numbers in session ids, peers and file names as they are (default: keyed pseudonyms).",
+)
+
 STORE_OPTION = click.option(
     "--store",
     "store_url",
     metavar="PATH|URL",
     help=(
         "Keep the manager's decisions in this store: a SQLite file, sqlite:///path or "
-        "postgresql://user@host/db, which several workers may share (default: in memory)."
+        "postgresql://user@host/db, which several workers may share (default: in memory). A store that "
+        "cannot be used (not a database, another application's, locked, unreadable) exits with status 4."
     ),
 )
 
@@ -87,14 +106,33 @@ def write(target: str, text: str, what: str) -> None:
     click.echo(f"{what} written to {target}", err=True)
 
 
-def open_store_option(url: str | None) -> Store | None:
-    """The store --store names, or ``None`` (the run keeps its own in memory)."""
+#: The exit status when the store cannot be used (not a database, another application's, locked, unreadable).
+EXIT_STORE = 4
+
+
+class StoreUnusable(click.ClickException):
+    """The store --store names cannot be used: one line naming it and why, exit status :data:`EXIT_STORE`."""
+
+    exit_code = EXIT_STORE
+
+
+def open_store_option(url: str | None, *, read_only: bool = False) -> Store | None:
+    """The store --store names, opened now (so a bad one fails before the run), or ``None`` (the
+    run keeps its own in memory). ``read_only`` never creates, migrates or changes a SQLite file."""
     if url is None:
         return None
     try:
-        return open_store(url)
+        store = open_store(url, read_only=read_only)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--store") from None
+    connect: Callable[[], Coroutine[Any, Any, None]] | None = getattr(store, "connect", None)
+    if connect is not None:
+        try:
+            asyncio.run(connect())
+        except StoreError as exc:
+            close_store(store)
+            raise StoreUnusable(f"cannot use the store {exc}") from None
+    return store
 
 
 def close_store(store: Store | None) -> None:

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sessionmgr.cli.console import show
-from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_store_option, reading_options, write
+from sessionmgr.cli.options import (
+    RAW_IDS_OPTION,
+    STORE_OPTION,
+    close_store,
+    load_policy,
+    open_store_option,
+    reading_options,
+    write,
+)
 from sessionmgr.cli.progress import bytes_bar
 from sessionmgr.policy import Policy, PolicyError
 from sessionmgr.report.builder import build_report
@@ -50,11 +58,22 @@ __all__ = ["EXIT_UNREAD", "policies_to_compare", "replay", "unread_files"]
 )
 @click.option("--strict", is_flag=True, help="Stop at the first bad line with its file, line and reason.")
 @click.option(
+    "--max-gap",
+    "max_gap",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    metavar="DAYS",
+    help="Reject a line more than DAYS from its neighbours in its file unless the lines after it go on from it "
+    "(a lone far-off time); 0 rejects none.",
+)
+@click.option(
     "--allow-empty",
     is_flag=True,
     help="Exit 0 even when a file yields no event (or no failure while most of its lines were rejected).",
 )
 @STORE_OPTION
+@RAW_IDS_OPTION
 @click.option("--json", "json_out", metavar="PATH", help="Write the JSON report here ('-' for stdout).")
 @click.option("--html", "html_out", metavar="PATH", help="Write a self-contained HTML report here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
@@ -67,8 +86,10 @@ def replay(
     sweep: str | None,
     tail: float | None,
     strict: bool,
+    max_gap: float,
     allow_empty: bool,
     store_url: str | None,
+    raw_ids: bool,
     json_out: str | None,
     html_out: str | None,
     quiet: bool,
@@ -95,7 +116,10 @@ def replay(
         store = open_store_option(store_url)
         try:
             with bytes_bar(f"replaying ({name})" if visible else None, readers, total) as progress:
-                result = run_replay(readers, policy=policy, tail=tail, store=store, progress=progress)
+                result = run_replay(
+                    readers, policy=policy, tail=tail, store=store, progress=progress,
+                    max_gap=max_gap * 86_400 if max_gap else None, raw_ids=raw_ids,
+                )  # fmt: skip
         except ReadError as exc:
             raise click.ClickException(str(exc)) from None
         finally:
@@ -118,6 +142,8 @@ def replay(
     for row in files:
         if row.get("hint") and not any(str(row.get("file")) in warning for warning in unread):
             click.secho(f"sessionmgr replay: {row.get('file')}: {row['hint']}", err=True, fg="yellow")
+    # a damaged .gz: its file named, the events before the damage kept in the report above
+    unread += [f"{r.path}: {r.damaged}; the report covers the lines before it" for r in readers if r.damaged]
     for warning in unread:
         click.secho(f"sessionmgr replay: {warning}", err=True, fg="red", bold=True)
     if unread and not allow_empty:

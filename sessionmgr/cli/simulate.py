@@ -12,7 +12,15 @@ from typing import Any
 import click
 
 from sessionmgr.cli.console import show
-from sessionmgr.cli.options import STORE_OPTION, close_store, load_policy, open_out, open_store_option, write
+from sessionmgr.cli.options import (
+    RAW_IDS_OPTION,
+    STORE_OPTION,
+    close_store,
+    load_policy,
+    open_out,
+    open_store_option,
+    write,
+)
 from sessionmgr.cli.progress import EventCounter, FractionDone, fraction_bar
 from sessionmgr.events import Event
 from sessionmgr.report.builder import build_report
@@ -81,6 +89,7 @@ _HARNESS_EXTRA = ("faker", "freezegun")
     help="Record the run as a canonical trace (replayable with 'sessionmgr replay').",
 )
 @STORE_OPTION
+@RAW_IDS_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def simulate(
     seed: int,
@@ -97,6 +106,7 @@ def simulate(
     html_out: str | None,
     trace_out: Path | None,
     store_url: str | None,
+    raw_ids: bool,
     quiet: bool,
 ) -> None:
     """Simulate bots whose Signal sessions break, with the manager recovering them.
@@ -125,6 +135,7 @@ def simulate(
         policy=load_policy(policy_path),
         manager=not no_manager,
         baseline="ours" if baseline == "all" else baseline,
+        raw_ids=raw_ids,
     )
     visible = not quiet and json_out != "-"
     store = open_store_option(store_url)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import click
 
-from sessionmgr.cli.options import open_store_option
+from sessionmgr.cli.options import RAW_IDS_OPTION, StoreUnusable, open_store_option
 from sessionmgr.clock import iso_z
+from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.store import AuditEntry, QuarantineEntry, SessionRecord
 from sessionmgr.store.sqlite import StoreError
 
@@ -21,17 +22,31 @@ __all__ = ["status"]
 
 
 @click.command()
-@click.option("--store", "store_url", required=True, metavar="PATH|URL", help="The store to read (a SQLite file).")
+@click.option(
+    "--store",
+    "store_url",
+    required=True,
+    metavar="PATH|URL",
+    help=(
+        "The store to read: a SQLite file (opened read only: never created, migrated or changed) "
+        "or postgresql://...; exit status 4 if it cannot be used."
+    ),
+)
 @click.option(
     "--audit", "audit_count", type=click.IntRange(min=0), default=10, show_default=True,
     help="Show this many of the latest decisions.",
 )  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the records and decisions as JSON.")
-def status(store_url: str, audit_count: int, as_json: bool) -> None:
-    """Print each session's state as the store holds it, and the latest decisions."""
+@RAW_IDS_OPTION
+def status(store_url: str, audit_count: int, as_json: bool, raw_ids: bool) -> None:
+    """Print each session's state as the store holds it, and the latest decisions.
+
+    A store written before sessions were pseudonymized may hold phone numbers:
+    they are shown as pseudonyms (keyed by SESSIONMGR_PSEUDONYM_KEY) unless --raw-ids.
+    """
     if "://" not in store_url and store_url not in ("memory:", ":memory:") and not Path(store_url).exists():
         raise click.BadParameter(f"no store at {store_url}", param_hint="--store")
-    store = open_store_option(store_url)
+    store = open_store_option(store_url, read_only=True)  # reading never migrates, chmods or creates
     assert store is not None
 
     async def read() -> tuple[list[SessionRecord], list[AuditEntry], list[QuarantineEntry]]:
@@ -43,9 +58,11 @@ def status(store_url: str, audit_count: int, as_json: bool) -> None:
     try:
         records, audit, quarantine = asyncio.run(read())
     except (sqlite3.DatabaseError, StoreError) as exc:
-        raise click.ClickException(f"cannot read the store {store_url}: {exc}") from None
-    kept = Counter(q.session for q in quarantine)
+        raise StoreUnusable(f"cannot read the store {store_url}: {exc}") from None
+    pseudonymizer = Pseudonymizer(raw=raw_ids)
+    kept = Counter(pseudonymizer.session(q.session) for q in quarantine)
     latest = audit[-audit_count:] if audit_count else []
+    records, latest = _shown(records, latest, pseudonymizer)
     if as_json:
         sessions = [dataclasses.asdict(r) | {"quarantined": kept[r.session]} for r in records]
         click.echo(
@@ -94,6 +111,32 @@ def status(store_url: str, audit_count: int, as_json: bool) -> None:
         if any(entry.detail.get("advised") for entry in audit):
             # an advisory manager (sessionmgr watch) decides but never acts; its counts above include what it advised
             click.echo("(advised): decided by an advisory manager and not carried out; the counts above include them")
+
+
+def _shown(
+    records: list[SessionRecord], audit: list[AuditEntry], pseudonymizer: Pseudonymizer
+) -> tuple[list[SessionRecord], list[AuditEntry]]:
+    """What the store holds, with the phone numbers an older store kept raw pseudonymized for display."""
+    if pseudonymizer.raw:
+        return records, audit
+    session = pseudonymizer.session
+    shown = [
+        dataclasses.replace(
+            r,
+            session=session(r.session),
+            last_error=None if r.last_error is None else pseudonymizer.scrub(r.last_error),
+        )
+        for r in records
+    ]
+    entries = [
+        dataclasses.replace(
+            e,
+            session=session(e.session),
+            detail={k: pseudonymizer.scrub(v) if isinstance(v, str) else v for k, v in e.detail.items()},
+        )
+        for e in audit
+    ]
+    return shown, entries
 
 
 def _short(value: datetime | None) -> str:

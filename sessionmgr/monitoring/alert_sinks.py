@@ -8,8 +8,9 @@ import hashlib
 import json
 import logging
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from sessionmgr.clock import Clock, LoopClock, iso_z
@@ -55,8 +56,9 @@ class AlertCallback:
             self.callback(event)
 
 
-async def _urllib_post(url: str, body: bytes, timeout: float) -> int:
+async def _urllib_post(url: str, body: bytes, timeout: float, *, extra: Mapping[str, str] | None = None) -> int:
     headers = {"Content-Type": "application/json", "Idempotency-Key": str(json.loads(body).get("id", ""))}
+    headers |= extra or {}
 
     def send() -> int:
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
@@ -78,8 +80,9 @@ class WebhookSink:
     is retried; a 4xx is not, since sending the same body again cannot help.
     Shutdown waits at most ``shutdown_timeout`` seconds for queued alerts, then
     gives up on the rest and says how many. Each payload carries an ``id``, the
-    same for every post of one alert transition. ``post`` is injectable (the
-    default uses urllib on a worker thread).
+    same for every post of one alert transition. ``headers`` are added to each
+    POST (an ``Authorization`` for the receiver). ``post`` is injectable (the
+    default uses urllib on a worker thread, and is the one that sends ``headers``).
     """
 
     def __init__(
@@ -93,13 +96,17 @@ class WebhookSink:
         post: Post | None = None,
         queue_size: int = 256,
         shutdown_timeout: float = 10.0,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.url = url
+        # logs name the receiver by scheme, host and port only: a path or query often holds its secret
+        parts = urllib.parse.urlsplit(url)
+        self._shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
         self.timeout = timeout
         self.policy = policy or Policy(max_attempts=4, base_delay=1.0, backoff_factor=2.0)
         self.clock = clock or LoopClock()
         self.pseudonymizer = pseudonymizer or Pseudonymizer()
-        self._post = post or _urllib_post
+        self._post = post or functools.partial(_urllib_post, extra=dict(headers or {}))
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=queue_size)
         self._worker: asyncio.Task[None] | None = None
         self._in_flight = 0
@@ -123,7 +130,7 @@ class WebhookSink:
             self.dropped += abandoned
             _log.warning(
                 "webhook %s: gave up on %d alert(s) still unsent after %.0f s at shutdown",
-                self.url,
+                self._shown,
                 abandoned,
                 self.shutdown_timeout,
             )
@@ -132,7 +139,7 @@ class WebhookSink:
             await asyncio.gather(self._worker, return_exceptions=True)
         if self._queue_full_drops:
             _log.warning(
-                "webhook %s: dropped %d alert(s) in all because the queue was full", self.url, self._queue_full_drops
+                "webhook %s: dropped %d alert(s) in all because the queue was full", self._shown, self._queue_full_drops
             )
 
     async def flush(self) -> None:
@@ -171,10 +178,10 @@ class WebhookSink:
                 self.sent += 1
             except RetriesExhausted as exc:
                 self.failed += 1
-                _log.warning("webhook %s failed for alert %s: %s", self.url, payload["rule"], exc.last)
+                _log.warning("webhook %s failed for alert %s: %s", self._shown, payload["rule"], exc.last)
             except _Refused as exc:
                 self.failed += 1
-                _log.warning("webhook %s refused alert %s: %s", self.url, payload["rule"], exc)
+                _log.warning("webhook %s refused alert %s: %s", self._shown, payload["rule"], exc)
             finally:
                 self._in_flight = 0
                 self._queue.task_done()

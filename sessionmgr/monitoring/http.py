@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
@@ -36,8 +37,16 @@ class _HeadersTooLarge(Exception):
     """The request's headers went past MAX_HEADERS or MAX_HEADER_BYTES."""
 
 
-def health_document(manager: SessionManager) -> dict[str, Any]:
-    """Each session's health, its error counts by category, and the alerts firing now."""
+#: What ``watch`` says about each file it follows (see :meth:`FollowedFile.health`): ``reason`` set when degraded.
+Followers = Callable[[], list[dict[str, Any]]]
+
+
+def health_document(manager: SessionManager, followers: Followers | None = None) -> dict[str, Any]:
+    """Each session's health, its error counts by category, the alerts firing now, and followed files if any.
+
+    The status is ``degraded`` when a session is unhealthy or down, an alert fires,
+    or a followed file is not read as it should be (``reasons`` says which).
+    """
     stats = manager.get_session_stats().sessions
     now_t, now_wall = manager.clock.monotonic(), manager.clock.wall()
     sessions: dict[str, Any] = {}
@@ -62,12 +71,22 @@ def health_document(manager: SessionManager) -> dict[str, Any]:
         for a in sorted(manager.active_alerts(), key=lambda a: (a.fired_at, a.rule, a.session))
     ]
     unhealthy = sum(1 for s in sessions.values() if not s["healthy"] or Status(s["status"]).is_down)
-    return {
-        "status": "ok" if not unhealthy and not alerts else "degraded",
+    files = followers() if followers is not None else []
+    troubled = [f"{f['file']}: {f['reason']}" for f in files if f.get("reason")]
+    document: dict[str, Any] = {
+        "status": "ok" if not unhealthy and not alerts and not troubled else "degraded",
         "sessions": sessions,
         "alerts": alerts,
         "advisory": manager.advisory,
     }
+    if followers is not None:
+        document["followers"] = files
+        document["reasons"] = (
+            [f"{unhealthy} session(s) unhealthy"] * bool(unhealthy)
+            + [f"{len(alerts)} alert(s) firing"] * bool(alerts)
+            + troubled
+        )
+    return document
 
 
 class MonitoringServer:
@@ -85,8 +104,10 @@ class MonitoringServer:
         host: str = "127.0.0.1",
         port: int = 9464,
         token: str | None = None,
+        followers: Followers | None = None,
     ) -> None:
         self.manager = manager
+        self.followers = followers
         self.metrics = metrics
         self.host = host
         self.port = port
@@ -164,12 +185,17 @@ class MonitoringServer:
         if path == "/metrics":
             body = generate_latest(self.metrics.registry)
             return 200, CONTENT_TYPE_LATEST, b"" if method == "HEAD" else body
-        document = json.dumps(health_document(self.manager), indent=2).encode() + b"\n"
+        document = json.dumps(health_document(self.manager, self.followers), indent=2).encode() + b"\n"
         return 200, "application/json", b"" if method == "HEAD" else document
 
 
 def monitoring(
-    manager: SessionManager, *, host: str = "127.0.0.1", port: int = 9464, token: str | None = None
+    manager: SessionManager,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 9464,
+    token: str | None = None,
+    followers: Followers | None = None,
 ) -> MonitoringServer:
     """The ``/metrics`` and ``/health`` endpoint for a manager a program runs itself.
 
@@ -178,4 +204,4 @@ def monitoring(
     """
     metrics = MetricsSink(pseudonymizer=manager.pseudonymizer)
     manager.bus.subscribe(metrics)
-    return MonitoringServer(manager, metrics, host=host, port=port, token=token)
+    return MonitoringServer(manager, metrics, host=host, port=port, token=token, followers=followers)

@@ -83,8 +83,16 @@ class MetricsSink:
             ["session", "owner"],
             registry=r,
         )
+        # per followed file (pseudonymized like sessions) and a coarse reason: the field or rule, never the line
+        self.rejected_lines = Counter(
+            f"{PREFIX}rejected_lines", "Lines watch could not read, by file and reason.", ["file", "reason"], registry=r
+        )
         self._unhealthy_since: dict[str, float] = {}
         self._corrupted: set[str] = set()
+
+    def rejected(self, file: str, reason: str, count: int = 1) -> None:
+        """Count lines of a followed file that were rejected for ``reason`` (a :func:`reason_kind`)."""
+        self.rejected_lines.labels(self.pseudonymizer.path(file), reason).inc(count)
 
     def _s(self, event: Event) -> str:
         return self.pseudonymizer.session(event.session)
@@ -157,6 +165,6 @@ METRIC_NAMES: Final = frozenset(
         f"{PREFIX}sessions_cleaned_total", f"{PREFIX}corrupted_sessions", f"{PREFIX}session_healthy",
         f"{PREFIX}recovery_seconds", f"{PREFIX}recovery_seconds_bucket", f"{PREFIX}recovery_seconds_sum",
         f"{PREFIX}recovery_seconds_count", f"{PREFIX}alerts_active", f"{PREFIX}alerts_fired_total",
-        f"{PREFIX}lease_epoch",
+        f"{PREFIX}lease_epoch", f"{PREFIX}rejected_lines_total",
     }
 )  # fmt: skip

@@ -187,6 +187,10 @@ class AlertEvaluator:
         for key in [key for key in self.active if key[1] == session]:
             del self.active[key]
 
+    def quiet(self) -> bool:
+        """Whether a health tick would find nothing to judge here (no attempts or losses held)."""
+        return not self._attempts and not self._lost
+
     def footprint(self) -> int:
         """Entries held in the error-rate windows."""
         windows = (*self._attempts.values(), *self._errors.values(), *self._lost.values())

@@ -13,8 +13,9 @@ from sessionmgr.recovery.journal import Journal
 from sessionmgr.recovery.messages import MessageLedger
 from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.state import SessionState, SessionTable
+from sessionmgr.recovery.tasks import TaskSupervisor
 from sessionmgr.retry import RetriesExhausted
-from sessionmgr.store import QuarantineEntry, Status
+from sessionmgr.store import MemoryStore, QuarantineEntry, Status
 
 __all__ = ["Cleanup"]
 
@@ -61,6 +62,30 @@ class Cleanup:
         cleaned = [session for session, state in sorted(candidates.items()) if await self._clean(state)]
         self._forget_aged_out()
         return cleaned
+
+    def schedule(self, tasks: TaskSupervisor) -> None:
+        """Run every cleanup interval, skipping the ticks at which a run could change nothing."""
+        tasks.every(self._policy.cleanup_interval, self.run, name="sessionmgr-cleanup", idle=self.quiet)
+
+    def quiet(self) -> bool:
+        """Whether a run now could change nothing, and no later one either until something happens.
+
+        Only with a store no other process writes (a :class:`MemoryStore`: it
+        lives in this process), since a shared one may gain a corrupted session
+        at any time; and only when no session is left to clean, no peer window
+        or reset to age out, and no healthy session waits to be forgotten (each
+        would be by time alone). Sessions that are down stay until re-paired,
+        which is activity.
+        """
+        if not isinstance(self._journal.store, MemoryStore):
+            return False
+        return all(
+            state.status.is_down
+            and (state.status is not Status.CORRUPTED or state.record.cleaned)
+            and not state.peers
+            and not state.peer_resets
+            for state in self._sessions
+        )
 
     async def _clean(self, state: SessionState) -> bool:
         session = state.session

@@ -1,4 +1,4 @@
-"""Task supervision: actions (awaited by drain), timers (not awaited), periodic jobs."""
+"""Task supervision: actions (awaited by drain), timers (not awaited), periodic jobs that skip idle stretches."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from sessionmgr.clock import Clock
+from sessionmgr.bus import EventBus
+from sessionmgr.clock import Clock, to_ns
+from sessionmgr.events import Event, HealthChecked, LeasesHeld
 
 __all__ = ["TaskSupervisor"]
 
 T = TypeVar("T")
+#: Says whether a periodic job's run now could change nothing, nor any later run until something happens.
+Idle = Callable[[], bool]
+#: The periodic jobs' own routine reports: publishing them is not activity (or the jobs would wake each other).
+_ROUTINE: tuple[type[Event], ...] = (HealthChecked, LeasesHeld)
 _log = logging.getLogger("sessionmgr.manager")
 
 
@@ -23,11 +29,17 @@ class TaskSupervisor:
     virtual time forward.
     """
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, bus: EventBus | None = None) -> None:
         self._clock = clock
         self._actions: set[asyncio.Task[Any]] = set()
         self._timers: set[asyncio.Task[Any]] = set()
         self._periodic: list[asyncio.Task[None]] = []
+        #: wake-ups of the periodic jobs now waiting for activity
+        self._idle: set[asyncio.Event] = set()
+        #: when the last activity happened (clock nanoseconds)
+        self._active_at = 0
+        if bus is not None:
+            bus.subscribe(self.notice)
 
     def action(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run an action that :meth:`drain` waits for."""
@@ -37,9 +49,33 @@ class TaskSupervisor:
         """Run a timer that :meth:`drain` does not wait for."""
         return self._spawn(coro, self._timers)
 
-    def every(self, interval: float, job: Callable[[], Awaitable[object]], *, name: str) -> None:
-        """Run ``job`` every ``interval`` seconds of the clock until :meth:`cancel_all`."""
-        self._periodic.append(asyncio.create_task(self._every(interval, job), name=name))
+    def every(
+        self,
+        interval: float,
+        job: Callable[[], Awaitable[object]],
+        *,
+        name: str,
+        idle: Idle | None = None,
+        linger: float = 0.0,
+    ) -> None:
+        """Run ``job`` every ``interval`` seconds of the clock until :meth:`cancel_all`.
+
+        With ``idle``: a tick more than ``linger`` seconds after the last activity
+        at which ``idle()`` holds is skipped, and so is every later one until
+        :meth:`notice` sees activity; the job then wakes at its first tick after
+        it, on the same grid, and asks again. An empty stretch of time costs no
+        ticks: a replay can jump a year of virtual time.
+        """
+        task = asyncio.create_task(self._every(name, interval, job, idle, to_ns(linger)), name=name)
+        self._periodic.append(task)
+
+    def notice(self, event: Event) -> None:
+        """Any event but the periodic jobs' routine reports is activity: it wakes the idle jobs."""
+        if isinstance(event, _ROUTINE):
+            return
+        self._active_at = max(self._active_at, to_ns(event.t))
+        for wake in self._idle:
+            wake.set()
 
     async def drain(self) -> None:
         """Wait until no action is in flight (actions may start more actions)."""
@@ -70,10 +106,31 @@ class TaskSupervisor:
         if not task.cancelled() and task.exception() is not None:
             _log.error("manager task failed", exc_info=task.exception())
 
-    async def _every(self, interval: float, job: Callable[[], Awaitable[object]]) -> None:
+    async def _every(
+        self, name: str, interval: float, job: Callable[[], Awaitable[object]], idle: Idle | None, linger: int
+    ) -> None:
+        step = max(1, to_ns(interval))
+        delay = interval
         while True:
-            await self._clock.sleep(interval)
-            try:
-                await job()
-            except Exception:
-                _log.exception("periodic job %s failed", getattr(job, "__name__", job))
+            await self._clock.sleep(delay)
+            delay = interval  # after a run the grid starts again from its end, as it always did
+            if idle is None or to_ns(self._clock.monotonic()) - self._active_at <= linger or not idle():
+                try:
+                    await job()
+                except Exception:
+                    _log.exception("periodic job %s failed", name)
+                continue
+            skipped = to_ns(self._clock.monotonic())
+            await self._until_activity()
+            # The first tick of the grid strictly after the activity: the skipped tick came first
+            # (it saw nothing to do), so an activity at its very instant waits for the next one.
+            now = to_ns(self._clock.monotonic())
+            delay = (skipped + ((now - skipped) // step + 1) * step - now) / 1e9
+
+    async def _until_activity(self) -> None:
+        wake = asyncio.Event()
+        self._idle.add(wake)
+        try:
+            await wake.wait()
+        finally:
+            self._idle.discard(wake)

@@ -139,6 +139,12 @@ def input_panel(report: dict[str, Any]) -> str:
         if failures
         else ""
     )
+    disorder = section.get("out_of_order")
+    if disorder:
+        note += (
+            f"<p>{plural(disorder, 'line')} dated before an earlier line of the same file: "
+            "replayed in file order, at the latest time read so far.</p>"
+        )
     return (
         '<section id="input"><h2>Input files</h2><table class="files"><tr><th>file</th><th>format</th>'
         "<th class=num>lines</th><th class=num>events</th><th class=num>ignored</th><th>why ignored</th>"

@@ -91,7 +91,8 @@ def _facts(report: dict[str, Any], compare: dict[str, Any] | None) -> Table:
         grid.add_row(
             "input",
             f"{plural(section['lines'], 'line')} read: {section.get('events', 0):,} events, "
-            f"{section.get('ignored', 0):,} ignored, {section.get('rejected_count', 0):,} rejected",
+            f"{section.get('ignored', 0):,} ignored, {section.get('rejected_count', 0):,} rejected"
+            + (f", {section['out_of_order']:,} out of order" if section.get("out_of_order") else ""),
         )
         files = section.get("files") or []
         for f in files if len(files) > 1 else []:

@@ -24,9 +24,12 @@ __all__ = [
 ]
 
 
-def open_store(target: str | None) -> Store:
+def open_store(target: str | None, *, read_only: bool = False) -> Store:
     """A store from a URL or path: ``None``/``memory:`` for memory, ``sqlite:///path`` or a path for SQLite,
-    ``postgresql://...`` (or ``postgres://``) for PostgreSQL."""
+    ``postgresql://...`` (or ``postgres://``) for PostgreSQL.
+
+    ``read_only`` never creates, migrates or changes anything: a SQLite file is opened read only,
+    a PostgreSQL session's transactions are READ ONLY."""
     if target is None or target in ("memory:", ":memory:"):
         return MemoryStore()
     if target.startswith(("postgresql://", "postgres://")):
@@ -36,7 +39,7 @@ def open_store(target: str | None) -> Store:
             raise ValueError(
                 f"store URL {target.split('@')[-1]!r}: PostgreSQL needs psycopg: pip install 'sessionmgr[postgres]'"
             ) from exc
-        return PostgresStore(target)
+        return PostgresStore(target, read_only=read_only)
     from sessionmgr.store.sqlite import SQLiteStore  # lazy: SQLite only when asked for
 
     path = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
@@ -44,4 +47,4 @@ def open_store(target: str | None) -> Store:
         raise ValueError(f"store URL {target!r}: expected sqlite:///path/to.db (three slashes)")
     if "://" in path:
         raise ValueError(f"store URL {target!r}: only sqlite:///, postgresql:// and memory: are supported")
-    return SQLiteStore(path)
+    return SQLiteStore(path, read_only=read_only)

@@ -123,6 +123,31 @@ class WriteBatch:
     def __bool__(self) -> bool:
         return bool(self.records or self.audit or self.quarantine or self.messages)
 
+    def __len__(self) -> int:
+        """How many rows the batch writes."""
+        return len(self.records) + len(self.audit) + len(self.quarantine) + len(self.messages)
+
+    def extend(self, later: WriteBatch) -> None:
+        """Append ``later``'s writes after these: applying the result equals applying both in turn."""
+        self.records += later.records
+        self.audit += later.audit
+        self.quarantine += later.quarantine
+        self.messages += later.messages
+
+    def coalesce(self) -> None:
+        """Keep one write per session record and per ledger key, with the same result once applied.
+
+        A record is a plain upsert, so its last write wins. A ledger row's first
+        closed write wins (a store ignores writes after the outcome), else its last.
+        """
+        self.records = list({r.session: r for r in self.records}.values())
+        kept: dict[tuple[str, str, str], MessageRecord] = {}
+        for m in self.messages:
+            earlier = kept.get(m.key)
+            if earlier is None or earlier.outcome is None:
+                kept[m.key] = m
+        self.messages = list(kept.values())
+
 
 @runtime_checkable
 class Store(Protocol):

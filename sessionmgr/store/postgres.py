@@ -82,8 +82,11 @@ class PostgresStore:
         owner: str | None = None,
         lease: timedelta = timedelta(seconds=30),
         connect_timeout: float = 10.0,
+        read_only: bool = False,
     ) -> None:
         self.url = url
+        #: read only (``sessionmgr status``): no migration, and every transaction is READ ONLY
+        self.read_only = read_only
         self.owner = owner
         self.lease = lease
         self._connect_timeout = connect_timeout
@@ -105,6 +108,10 @@ class PostgresStore:
 
     # --- plumbing -------------------------------------------------------------------
 
+    async def connect(self) -> None:
+        """Connect now, so that a server that cannot be used fails here with a :class:`StoreError`."""
+        await self._run(lambda db: None)
+
     async def _run(self, fn: Callable[[psycopg.Connection[tuple[Any, ...]]], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._with_connection, fn)
@@ -118,14 +125,32 @@ class PostgresStore:
         try:
             db = psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, int(self._connect_timeout)))
         except psycopg.OperationalError as exc:
-            raise StoreError(f"{redact(self.url)}: cannot connect: {str(exc).strip()}") from exc
+            raise StoreError(f"{redact(self.url)}: cannot connect: {' '.join(str(exc).split())}") from exc
         db.execute("SET TIME ZONE 'UTC'")
         try:
-            self._migrate(db)
+            if self.read_only:
+                self._check_read_only(db)
+            else:
+                self._migrate(db)
+        except psycopg.Error as exc:  # e.g. no right to create tables: say where and what, not a traceback
+            db.close()
+            raise StoreError(f"{redact(self.url)}: cannot prepare the schema: {' '.join(str(exc).split())}") from exc
         except BaseException:
             db.close()
             raise
         return db
+
+    def _check_read_only(self, db: psycopg.Connection[tuple[Any, ...]]) -> None:
+        """Make this session read only and refuse a database that holds no sessionmgr schema (none is created)."""
+        db.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        if not _one(db.execute("SELECT (to_regclass('sessionmgr_schema') IS NOT NULL)::int").fetchone()):
+            raise StoreError(f"{redact(self.url)}: no sessionmgr schema here (nothing was created)")
+        version = _one(db.execute("SELECT coalesce(max(version), 0) FROM sessionmgr_schema").fetchone())
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{redact(self.url)}: schema version {version} is newer than this sessionmgr understands "
+                f"({SCHEMA_VERSION}); upgrade sessionmgr"
+            )
 
     def _migrate(self, db: psycopg.Connection[tuple[Any, ...]]) -> None:
         with db.transaction():

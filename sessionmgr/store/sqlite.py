@@ -84,6 +84,20 @@ _MESSAGE_COLUMNS: Final = (
 )  # fmt: skip
 
 
+#: Tables a sessionmgr database may hold (sqlite_sequence is SQLite's own, for AUTOINCREMENT).
+_OUR_TABLES: Final = frozenset({"sessions", "audit", "quarantine", "leases", "messages", "sqlite_sequence"})
+
+#: SQLite's error message (a fragment of it) -> what it means for whoever gave us the file.
+_EXPLAINED: Final = (
+    ("file is not a database", "not a SQLite database (garbage, encrypted or damaged)"),
+    ("database is locked", "locked by another process (gave up after {timeout:g} s)"),
+    ("attempt to write a readonly database", "not writable (a read-only file or directory)"),
+    ("unable to open database file", "cannot open it"),
+    ("disk I/O error", "disk I/O error"),
+    ("database disk image is malformed", "damaged (database disk image is malformed)"),
+)
+
+
 class StoreError(RuntimeError):
     """The database cannot be used: newer than this code, or not a sessionmgr store."""
 
@@ -104,13 +118,19 @@ class SQLiteStore:
     them from cleaning the same session twice.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0, read_only: bool = False) -> None:
         self.path = Path(path)
         self._busy_timeout = busy_timeout
+        #: read only (``sessionmgr status``): no file created, no migration, no WAL switch, nothing written
+        self.read_only = read_only
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sessionmgr-sqlite")
         self._db: sqlite3.Connection | None = None
 
     # --- plumbing -------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Open the database now, so that one that cannot be used fails here with a :class:`StoreError`."""
+        await self._run(lambda db: None)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -122,17 +142,76 @@ class SQLiteStore:
         return fn(self._db)
 
     def _connect(self) -> sqlite3.Connection:
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # create it owner-only before SQLite does; its -wal and -shm files copy this mode
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
-        os.chmod(self.path, 0o600)
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_timeout, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
-        db.execute("PRAGMA foreign_keys=ON")
-        self._migrate(db)
+        """The connection, or a :class:`StoreError` that names the file and what is wrong with it."""
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a directory, not a database file")
+        if self.read_only and not self.path.exists():
+            raise StoreError(f"{self.path}: no such file")
+        try:
+            if not self.read_only and not self.path.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # created owner-only before SQLite does (its -wal and -shm files copy this mode); a file
+                # that exists is never chmod-ed: it may be another user's, or deliberately shared
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create it: {exc.strerror}") from None
+        # read only: through a URI, so SQLite neither creates the file nor writes to it
+        target, uri = (f"{self.path.resolve().as_uri()}?mode=ro", True) if self.read_only else (str(self.path), False)
+        try:
+            db = sqlite3.connect(
+                target, uri=uri, isolation_level=None, timeout=self._busy_timeout, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {self._explain(exc)}") from None
+        try:
+            self._check(db)  # before anything is written: a foreign database stays exactly as it was
+            if not self.read_only:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+                db.execute("PRAGMA foreign_keys=ON")
+                self._migrate(db)
+        except sqlite3.Error as exc:
+            db.close()
+            raise StoreError(f"{self.path}: {self._explain(exc)}") from None
+        except BaseException:
+            db.close()
+            raise
         return db
+
+    def _check(self, db: sqlite3.Connection) -> None:
+        """Refuse a database that is not ours (before anything is written to it) or newer than this code."""
+        version = db.execute("PRAGMA user_version").fetchone()[0]  # the first read: garbage fails here
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        # our migrations set user_version in the transaction that creates our tables: version 0 with
+        # tables means someone else made them, even if they share a name with ours
+        if foreign := sorted(tables - _OUR_TABLES if version else tables):
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise StoreError(
+                f"{self.path}: a SQLite database of another application (tables {shown}), not a sessionmgr store"
+            )
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this sessionmgr understands "
+                f"({SCHEMA_VERSION}); upgrade sessionmgr"
+            )
+        if self.read_only and version == 0:
+            raise StoreError(f"{self.path}: an empty database, not a sessionmgr store yet")
+
+    def _explain(self, exc: sqlite3.Error) -> str:
+        """What SQLite's error means for the operator, from its message (SQLite has few distinct codes)."""
+        message = str(exc)
+        if "unable to open" in message or "readonly database" in message:
+            # SQLite says the same for every permission problem: find which one it is
+            if not os.access(self.path, os.R_OK, effective_ids=True):
+                return "not readable (permission denied)"
+            if not self.read_only and not os.access(self.path, os.W_OK, effective_ids=True):
+                return "not writable (permission denied)"
+            if not os.access(self.path.parent, os.W_OK | os.X_OK, effective_ids=True):
+                return f"its directory is not writable (SQLite needs to create {self.path.name}-wal and -shm there)"
+        for fragment, meaning in _EXPLAINED:
+            if fragment in message:
+                return meaning.format(timeout=self._busy_timeout)
+        return message
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         db.execute("BEGIN IMMEDIATE")

@@ -12,7 +12,7 @@ __all__ = ["read_trace"]
 
 
 def read_trace(lines: NumberedLines, ctx: ReadContext) -> Iterator[Located]:
-    """Events of a canonical trace; an event before the header is reported once and read anyway."""
+    """Events of a canonical trace; the first event line before any header is rejected (once), the rest are read."""
     header_seen = False
     for number, text in lines:
         if header_seen and text[:1] == "{":
@@ -34,8 +34,10 @@ def read_trace(lines: NumberedLines, ctx: ReadContext) -> Iterator[Located]:
                 ctx.ignore("header")
             continue
         if not header_seen:
+            # reported once, and only once per line: a line is an event or a rejection, never both
             ctx.reject(number, f'event before the header line ({{"schema": "{TRACE_SCHEMA}"}})')
-            header_seen = True  # report it once; read on
+            header_seen = True
+            continue
         try:
             event = decode_event(record)
             offset = decode_offset(record)

@@ -44,7 +44,10 @@ def parse_evolution(text: str) -> EvolutionLine | None:
     match = _LINE.match(text)
     if match is None:
         return None
-    at = datetime.strptime(match["time"], "%a %b %d %Y %H:%M:%S").replace(tzinfo=UTC)
+    try:
+        at = datetime.strptime(match["time"], "%a %b %d %Y %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:  # shaped like a time but not one (``Xyz Abc 00 0000 99:99:99``): not this logger's line
+        return None
     return EvolutionLine(at, match["level"], match["context"], match["type"], match["value"].strip())
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Final, TypeAlias
 
 from sessionmgr.events import Event
+from sessionmgr.pseudonym import redact_reason
 from sessionmgr.trace import safejson
 from sessionmgr.trace.codec import TraceError
 
@@ -114,6 +115,7 @@ class ReadContext:
     strict: bool = False
 
     def reject(self, line: int, reason: str) -> None:
+        reason = redact_reason(reason)  # a bad line's values (a number, a body) stay out of reports and logs
         if self.strict:
             raise ReadError(self.path, line, reason)
         self.stats.reject(line, reason)

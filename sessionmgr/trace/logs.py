@@ -271,7 +271,8 @@ class LogReader:
                 return True
             self._close_pending()
             return False
-        step = pending.add(text, width)
+        # a log line of a known kind at the margin starts anew: the record before it never closed
+        step = "unclosed" if text[:1] not in " \t}]" and line_kind(text) is not None else pending.add(text, width)
         if step == "unclosed":
             self.ctx.reject(pending.line, "a JSON record that never closed its braces")
             self.pending = None

@@ -9,8 +9,10 @@ opens the input, picks the parser and counts what it yields.
 
 from __future__ import annotations
 
+import gzip
 import heapq
 import itertools
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
@@ -63,6 +65,8 @@ class Reader:
         self.stats = ReadStats(self.path)
         self.bytes_read = 0
         self._head: list[str] = []  # the first lines, to name the format that fits when the asked one read nothing
+        #: why the input stopped early (a truncated or corrupt ``.gz``); the events before it were read
+        self.damaged: str | None = None
 
     def detect(self) -> Format:
         """The format this input is in (reading only its first lines)."""
@@ -73,7 +77,7 @@ class Reader:
         if self._lines is not None:
             return detect_format(list(self._lines)[:DETECT_LINES])
         with open_text(self.path) as handle:
-            head = [line for _, line in zip(range(DETECT_LINES), handle, strict=False)]
+            head = [line for _, line in zip(range(DETECT_LINES), _readable(handle), strict=False)]
         return detect_format(head)
 
     def raw_lines(self) -> Iterator[str]:
@@ -82,7 +86,7 @@ class Reader:
             yield from self._lines
             return
         with open_text(self.path) as handle:
-            yield from handle
+            yield from _readable(handle)
 
     def __iter__(self) -> Iterator[Located]:
         if self._lines is not None:
@@ -92,6 +96,7 @@ class Reader:
             yield from self._read(handle)
 
     def _read(self, handle: Iterator[str]) -> Iterator[Located]:
+        handle = self._undamaged(handle)
         head: list[str] = []
         # only a guess needs the first lines up front; a live stream must not wait for them
         if self.requested == "auto":
@@ -137,6 +142,13 @@ class Reader:
             return None
         return f"--format {self.requested} rejected {stats.rejected_count} lines; it looks like --format {fit}"
 
+    def _undamaged(self, lines: Iterator[str]) -> Iterator[str]:
+        """The lines up to where a compressed input is cut short or corrupt (noted for :meth:`_numbered`)."""
+        try:
+            yield from lines
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            self.damaged = "cut short" if isinstance(exc, EOFError) else "corrupt"
+
     def _numbered(self, lines: Iterator[str]) -> NumberedLines:
         stats, head = self.stats, self._head
         for number, line in enumerate(lines, 1):
@@ -145,8 +157,24 @@ class Reader:
             stats.lines = number  # kept current: a parser's rejection or a follower may read it mid-file
             self.bytes_read += len(line)
             yield number, line.rstrip("\r\n")
+        if self.damaged is not None:
+            # the unreadable rest counts as one rejected line, after the last one read
+            at = self.stats.lines + 1
+            self.stats.lines = at
+            self.damaged = f"compressed data {self.damaged} after line {at - 1}: the rest is unreadable"
+            if self.strict:
+                raise ReadError(self.path, at, self.damaged)
+            self.stats.reject(at, self.damaged)
 
 
 def merge(readers: Iterable[Reader]) -> Iterator[Located]:
     """Events of several inputs, merged by time (each input is read as a stream)."""
     return heapq.merge(*readers, key=lambda located: located.event.at)
+
+
+def _readable(lines: Iterator[str]) -> Iterator[str]:
+    """The lines before a compressed input's damage (a second look; :class:`Reader` reports the damage)."""
+    try:
+        yield from lines
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        return
