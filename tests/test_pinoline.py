@@ -26,6 +26,11 @@ _EXTRA = st.sampled_from([
 
 
 _FALSY: list[object] = [None, "", 0, False, {}, []]
+_ERRS = [
+    {"type": "Error", "message": "Bad MAC"}, {"msg": "Bad MAC"}, {"name": "SessionError", "message": ""},
+    {"message": "", "msg": "No session record", "name": "E"}, {"stack": "Error: x"}, {"type": "", "name": "N"},
+    {"message": 0, "type": ["x"]}, {"message": None, "msg": "x", "type": None, "name": ""},
+]  # fmt: skip
 _JIDS = ["5511999990000@s.whatsapp.net", "120363@g.us"]
 #: Records of the storm's shape where every field read is absent, null, falsy or set: where UNSET and None part.
 _SHAPES = st.fixed_dictionaries(
@@ -34,7 +39,7 @@ _SHAPES = st.fixed_dictionaries(
         "time": st.integers(1_600_000_000_000, 1_800_000_000_000),
     },
     optional={
-        "err": st.sampled_from([*_FALSY, "Bad MAC", {"type": "Error", "message": "Bad MAC"}]),
+        "err": st.sampled_from([*_FALSY, "Bad MAC", *_ERRS]),
         "error": st.sampled_from([*_FALSY, "No session record"]),
         "key": st.fixed_dictionaries(
             {},

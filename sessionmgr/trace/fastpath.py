@@ -43,10 +43,14 @@ from sessionmgr.trace.lines import Located, NumberedLines
 from sessionmgr.trace.logfmt import logfmt_record
 from sessionmgr.trace.logs import LogReader, _continues_wrap, _is_failure
 from sessionmgr.trace.multiline import WRAP_WIDTHS
-from sessionmgr.trace.pinoline import PinoLine, decode_line, is_failure, line_event
 from sessionmgr.trace.prefixes import strip_prefix
 from sessionmgr.trace.pretty import parse_header
 from sessionmgr.trace.times import KNOWN, UNKNOWN, TimeQuality
+
+try:  # records read into the fields read (msgspec, a dependency); without it, safejson's dicts
+    from sessionmgr.trace import pinoline
+except ImportError:  # pragma: no cover
+    pinoline = None  # type: ignore[assignment]
 
 __all__ = ["ConsolePlan", "console_plan", "fuses", "read_fused"]
 
@@ -106,7 +110,9 @@ def read_fused(reader: LogReader, lines: NumberedLines) -> Iterator[Located]:
     decode = safejson.FAST
     session = ctx.session
     #: records decoded into the fields read (pinoline), when msgspec reads lines and no field names the session
-    typed = decode is not None and ctx.session_field is None
+    typed = pinoline is not None and decode is not None and ctx.session_field is None
+    decode_line = pinoline.decode_line if typed else None
+    line_type: Any = pinoline.PinoLine if typed else _Untyped
     max_depth = safejson.MAX_DEPTH
     wrap_widths = WRAP_WIDTHS
     physical = reader._physical_line
@@ -115,14 +121,14 @@ def read_fused(reader: LogReader, lines: NumberedLines) -> Iterator[Located]:
     for number, raw in lines:
         if held is None and reader.pending is None:
             if raw[:1] == "{":
-                record = _record(raw, decode, max_depth, typed)
+                record = _record(raw, decode, max_depth, decode_line)
                 if record is not None:
                     # LogReader._record from its admission on, then _pino with no time read elsewhere
                     kinds["baileys"] += 1
                     try:
-                        if type(record) is PinoLine:
-                            block = out.oldest_block("libsignal") if items and is_failure(record) else None
-                            event = line_event(record, block.causes if block else _NO_CAUSES, session)
+                        if type(record) is line_type:
+                            block = out.oldest_block("libsignal") if items and pinoline.is_failure(record) else None
+                            event = pinoline.line_event(record, block.causes if block else _NO_CAUSES, session)
                         else:
                             assert isinstance(record, dict)
                             block = out.oldest_block("libsignal") if items and _is_failure(record) else None
@@ -224,9 +230,13 @@ def read_fused(reader: LogReader, lines: NumberedLines) -> Iterator[Located]:
     yield from out.finish()
 
 
+class _Untyped:
+    """No record is one of these: without msgspec every record is a dict."""
+
+
 def _record(
-    raw: str, decode: Callable[[str], Any] | None, max_depth: int, typed: bool
-) -> PinoLine | dict[str, Any] | None:
+    raw: str, decode: Callable[[str], Any] | None, max_depth: int, decode_line: Callable[[str], Any] | None
+) -> Any:
     """The pino record a ``{`` line is, if the general path would read it as one; else None (it reads the line).
 
     The general path: no prefix or indent on a ``{`` line without ANSI escapes; ``safejson.loads``
@@ -241,7 +251,7 @@ def _record(
         brackets += raw.count("[")
     if brackets > max_depth:
         return None
-    if typed:
+    if decode_line is not None:
         line = decode_line(raw)
         if line is not None:
             return line

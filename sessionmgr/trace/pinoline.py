@@ -11,6 +11,7 @@ line:
   integer, ``key`` not an object): the general path decides, as for any line;
 - a line over :data:`MAX_TYPED_CHARS`: msgspec skips an unknown field's number of
   any length, where the standard library refuses one of over 4,300 digits;
+- an ``err`` object with none of the fields read (``{}`` is falsy there, ``{"stack": ...}`` not);
 - a logged message (``messageStubType``), older Baileys' ``failure in decrypting
   message`` without an ``err`` (its text is in ``trace``), a session named by a field.
 
@@ -48,12 +49,22 @@ class _Key(msgspec.Struct, gc=False):
     id: Any = UNSET
 
 
+class _Err(msgspec.Struct, gc=False):
+    """A record's ``err`` object (pino's serialised Error), the fields read; one with none of them is left to the dict
+    path (an empty object is falsy there, one with other fields is not)."""
+
+    message: Any = UNSET
+    msg: Any = UNSET
+    type: Any = UNSET
+    name: Any = UNSET
+
+
 class PinoLine(msgspec.Struct, gc=False):
     """The fields of a pino record ``pino_event`` reads (``trace``: only through the dict path)."""
 
     msg: str
     time: int
-    err: Any = UNSET
+    err: _Err | str | UnsetType = UNSET
     error: Any = UNSET
     key: _Key | UnsetType = UNSET
     messageType: Any = UNSET
@@ -84,6 +95,9 @@ def decode_line(raw: str) -> PinoLine | None:
     except ValueError:  # msgspec's errors: the general path reads the line and decides
         return None
     if line.messageStubType is not UNSET:
+        return None
+    err = line.err
+    if type(err) is _Err and err.message is UNSET and err.msg is UNSET and err.type is UNSET and err.name is UNSET:
         return None
     if not line.err and not line.error and (SAYS.get(line.msg) or _says(line.msg)).old_failure:
         return None  # older Baileys' failure: its text is in ``trace`` or ``params``, read by the dict path
@@ -125,7 +139,12 @@ def line_event(line: PinoLine, causes: Sequence[str], session: str) -> Event | N
     message_type = message_type if message_type in _MESSAGE_TYPES else None
     message_id = key.id if key is not UNSET else None
     if err is not None or says.failure:
-        error_text, error_type = _error_parts(err, msg)
+        if type(err) is _Err:  # baileys._error_parts, on the fields
+            message = err.message or err.msg or msg
+            error_type = err.type or err.name
+            error_text, error_type = str(message), str(error_type) if error_type else None
+        else:
+            error_text, error_type = _error_parts(err, msg)
         category, is_crypto = _category(error_text, error_type, causes, says.decrypt)
         if not is_crypto:
             return None
