@@ -144,6 +144,16 @@ def test_the_first_line_is_left_to_the_general_path() -> None:
     assert fused == read(lines, fused=False, **options)
 
 
+def test_a_time_too_big_for_a_float_is_rejected_not_raised() -> None:
+    """A pino ``time`` of 400 digits (too big for a float) rejects its line, named, on either path; the rest reads."""
+    huge = '{"level":50,"time":' + "9" * 400 + ',"msg":"failed to decrypt message","err":"Bad MAC"}'
+    options: dict[str, Any] = {"requested": None, "session_field": None, "strict": False}
+    fused = read([STORM[0], huge, STORM[0]], fused=True, **options)
+    assert [r["line"] for r in fused[2]] == [2] and fused[2][0]["reason"].startswith("time: ")
+    assert len(fused[0]) == 2
+    assert fused == read([STORM[0], huge, STORM[0]], fused=False, **options)
+
+
 def test_a_whole_storm_reads_the_same_both_ways() -> None:
     """A storm of a thousand errors (the benchmark's shape): identical reads, fused and general."""
     with tempfile.TemporaryDirectory() as tmp:
