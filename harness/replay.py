@@ -140,9 +140,11 @@ async def replay(
         return b"" if call.method == "export_keys" else None
 
     backend = MockBackend(decide, keep_calls=False)
-    # without a durable store nobody reads the audit log back: keep only its tail
+    # without a durable store nobody reads the audit log or finished messages back: keep only the
+    # audit's tail and the messages still open (memory stays flat in the trace's length)
     stats = StatsCollector()  # shared with the recorder: counted once
-    manager = SessionManager(backend, policy=policy, store=store or MemoryStore(max_audit=1_000), bus=bus,
+    manager = SessionManager(backend, policy=policy, bus=bus,
+                             store=store or MemoryStore(max_audit=1_000, keep_closed_messages=False),
                              pseudonymizer=pseudonymizer or Pseudonymizer(b"replay"), stats=stats)  # fmt: skip
     recorder = ReportRecorder(origin=loop.time(), stats=stats)
     bus.subscribe(recorder)
@@ -165,7 +167,7 @@ async def replay(
             delay = target - loop.time()
             if delay > 0 and not (skip is not None and skip(target)):
                 await asyncio.sleep(delay)
-            manager.observe_nowait(event)
+            manager.observe_nowait(event, handed_over=True)  # ours alone: stamped in place, not copied
             count += 1
             if progress is not None and count % 10_000 == 0:
                 progress(count)

@@ -24,31 +24,40 @@ class EventBus:
 
     def __init__(self) -> None:
         self._handlers: list[Handler] = []
+        #: the handlers as delivered to: rebuilt on (un)subscribe, not copied per event
+        self._delivery: tuple[Handler, ...] = ()
         self._pending: deque[Event] = deque()
         self._delivering = False
 
     def subscribe(self, handler: Handler) -> Callable[[], None]:
         """Call ``handler`` with every event from now on; returns an unsubscribe function."""
         self._handlers.append(handler)
+        self._delivery = tuple(self._handlers)
 
         def unsubscribe() -> None:
             if handler in self._handlers:
                 self._handlers.remove(handler)
+                self._delivery = tuple(self._handlers)
 
         return unsubscribe
 
     def publish(self, event: Event) -> None:
-        self._pending.append(event)
         if self._delivering:
+            self._pending.append(event)
             return
         self._delivering = True
         try:
-            while self._pending:
-                current = self._pending.popleft()
-                for handler in tuple(self._handlers):
-                    try:
-                        handler(current)
-                    except Exception:
-                        _log.exception("event handler %r failed on %s", handler, current.kind)
+            self._deliver(event)
+            pending = self._pending
+            while pending:
+                self._deliver(pending.popleft())
         finally:
             self._delivering = False
+
+    def _deliver(self, event: Event) -> None:
+        # the tuple as it is now: a handler that (un)subscribes affects the next event, as before
+        for handler in self._delivery:
+            try:
+                handler(event)
+            except Exception:
+                _log.exception("event handler %r failed on %s", handler, event.kind)

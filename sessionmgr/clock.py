@@ -45,20 +45,41 @@ class LoopClock:
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None, *, epoch: datetime | None = None):
         self._loop = loop
         self._epoch = epoch
+        self._own_wall: Callable[[], datetime] | None = None
+        if loop is not None:
+            self.bind(loop)
+
+    def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Read ``loop`` from now on (``None``: whichever loop is running at each read).
+
+        A manager binds the clock it made to the loop it starts on: asking
+        ``get_running_loop()`` on every read cost a syscall, twice per event.
+        """
+        self._loop = loop
+        self._own_wall = getattr(loop, "wall", None) if loop is not None else None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         return self._loop if self._loop is not None else asyncio.get_running_loop()
 
     def monotonic(self) -> float:
-        return self.loop.time()
+        loop = self._loop
+        return (loop if loop is not None else asyncio.get_running_loop()).time()
 
     def wall(self) -> datetime:
-        loop = self.loop
+        loop = self._loop
+        if loop is None:
+            loop = asyncio.get_running_loop()
+            own_wall: Callable[[], datetime] | None = getattr(loop, "wall", None)
+        else:
+            own_wall = self._own_wall
         if self._epoch is not None:
             return self._epoch + timedelta(seconds=loop.time())
-        own_wall: Callable[[], datetime] | None = getattr(loop, "wall", None)
         return own_wall() if own_wall is not None else datetime.now(UTC)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        """Run ``callback`` on the loop at monotonic ``when``: a timer without a task (see recovery/deadlines.py)."""
+        return self.loop.call_at(when, callback)

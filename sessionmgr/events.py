@@ -71,15 +71,28 @@ class Event:
 
         ``advised`` appears only when set, so what real decisions record is unchanged.
         """
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            if f.name in ("t", "at", "session") or (f.name == "advised" and not self.advised):
-                continue
-            value = getattr(self, f.name)
+        # ``advised`` is the base class's last field: it comes first, as the fields are declared
+        out: dict[str, Any] = {"advised": True} if self.advised else {}
+        for name in _own_fields(type(self)):
+            value = getattr(self, name)
             if isinstance(value, tuple):
                 value = list(value)
-            out[f.name] = value
+            out[name] = value
         return out
+
+
+_OWN_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _own_fields(cls: type[Event]) -> tuple[str, ...]:
+    """A class's own field names in declaration order, looked up once (``dataclasses.fields`` per event was
+    the audit log's largest cost)."""
+    names = _OWN_FIELDS.get(cls)
+    if names is None:
+        names = _OWN_FIELDS[cls] = tuple(
+            f.name for f in dataclasses.fields(cls) if f.name not in ("t", "at", "session", "advised")
+        )
+    return names
 
 
 # --- observations -----------------------------------------------------------

@@ -83,6 +83,7 @@ class SessionManager:
         self.backend = backend
         self.policy = policy or Policy()
         self.clock: Clock = clock or LoopClock()
+        self._own_clock = clock is None  # bound to the loop we start on: see LoopClock.bind
         self.store: Store = store or MemoryStore()
         self.bus = bus or EventBus()
         self.pseudonymizer = pseudonymizer or Pseudonymizer()
@@ -101,10 +102,9 @@ class SessionManager:
         self._alerts = AlertEvaluator(policy, clock, emit, tasks)
         self.bus.subscribe(self._alerts.handle)
         self._sessions = sessions = SessionTable(policy, clock, journal)
-        actions = Actions(
+        self._actions = actions = Actions(
             policy, clock, emit, rng=rng or random.Random(0), pseudonymizer=self.pseudonymizer, advisory=advisory
         )
-        self._actions = actions
         self._health = Health(policy, clock, emit, tasks, sessions, self._alerts, self.store)
         self._ledger = ledger = MessageLedger(policy, clock, emit, tasks, journal, pseudonymizer=self.pseudonymizer)
         self._phone = phone = PhoneRung(policy, clock, emit, tasks, backend, actions=actions, ledger=ledger)
@@ -145,6 +145,8 @@ class SessionManager:
         if self._running:
             return
         self._running = True
+        if self._own_clock and isinstance(self.clock, LoopClock):
+            self.clock.bind(asyncio.get_running_loop())
         if self._unsubscribe_journal is None:
             self._unsubscribe_journal = self.bus.subscribe(self._journal.audit)
         self._journal.start()
@@ -177,12 +179,14 @@ class SessionManager:
         """Take one observation; decisions follow as tasks on the running loop."""
         self.observe_nowait(event)
 
-    def observe_nowait(self, event: Event) -> None:
-        """:meth:`observe` for callers that cannot await (log followers, callbacks)."""
-        if self._ownership.fenced((event := self._ids.named(event)).session):  # the one place sessions come in
-            self._emit(event)  # seen (and counted), but another worker owns the session and acts on it
+    def observe_nowait(self, event: Event, *, handed_over: bool = False) -> None:
+        """:meth:`observe` for callers that cannot await; ``handed_over``: nobody else holds ``event`` (stamp it)."""
+        named = self._ids.named(event)  # the one place sessions come in (a copy if renamed: ours too)
+        own, event = handed_over or named is not event, named
+        if self._ownership.fenced(event.session):  # seen (and counted); another worker owns the session and acts
+            self._emit(event, in_place=own)
             return
-        self._intake.observe(event)
+        self._intake.observe(event, handed_over=own)
 
     async def handle_crypto_error(
         self,
@@ -201,15 +205,10 @@ class SessionManager:
         if described.category.is_crypto:
             await self.observe(
                 DecryptError(
-                    session=session,
-                    peer=peer,
-                    error=described.text,
-                    error_type=described.error_type,
-                    message_type=message_type,
-                    message_id=message_id,
-                    category=described.category,
+                    session=session, peer=peer, error=described.text, error_type=described.error_type,
+                    message_type=message_type, message_id=message_id, category=described.category,
                 )
-            )
+            )  # fmt: skip
         return described.category
 
     async def decrypt_ok(

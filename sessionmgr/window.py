@@ -28,6 +28,15 @@ class HealthWindow:
         return len(self._events)
 
     @property
+    def first(self) -> int | None:
+        """When the oldest event held happened, if any is held (it leaves the window ``span`` later)."""
+        return self._events[0][0] if self._events else None
+
+    @property
+    def span(self) -> int:
+        return self._span
+
+    @property
     def last(self) -> int | None:
         """When the newest event happened, if any is held."""
         return self._events[-1][0] if self._events else None

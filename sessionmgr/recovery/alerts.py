@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -65,6 +66,14 @@ class AlertEvaluator:
         self._attempts: dict[str, HealthWindow] = {}
         self._errors: dict[str, HealthWindow] = {}
         self._lost: dict[str, HealthWindow] = {}
+        # The error-rate rule is judged at each sweep only for sessions whose counts can have
+        # changed since the last: traffic since (dirty) or an entry due to leave the window
+        # (_expiry). For the rest the verdict and its fire/resolve would repeat themselves.
+        self._dirty: set[str] = set()
+        self._expiry: list[tuple[int, str]] = []
+        #: when each session's windows were made: the sweep judges in the order the dict kept
+        self._order: dict[str, int] = {}
+        self._made = 0
 
     def handle(self, event: Event) -> None:
         handler = self._HANDLERS.get(type(event))
@@ -118,16 +127,21 @@ class AlertEvaluator:
         self._resolve(REGENERATION_FAILED, event.session)
 
     def _on_attempt(self, event: Event) -> None:
-        window = self._attempts.get(event.session)
+        session = event.session
+        window = self._attempts.get(session)
         if window is None:
-            window = self._attempts[event.session] = HealthWindow(to_ns(self.policy.window))
-        window.add(to_ns(event.t))
+            window = self._attempts[session] = HealthWindow(to_ns(self.policy.window))
+            self._order[session] = self._made
+            self._made += 1
+        now = to_ns(event.t)
+        window.add(now)
+        self._dirty.add(session)
         # benign categories (weight 0: duplicates) are not failures of decryption
         if isinstance(event, DecryptError) and self.policy.weight(event.category) > 0:
-            errors = self._errors.get(event.session)
+            errors = self._errors.get(session)
             if errors is None:
-                errors = self._errors[event.session] = HealthWindow(to_ns(self.policy.window))
-            errors.add(to_ns(event.t))
+                errors = self._errors[session] = HealthWindow(to_ns(self.policy.window))
+            errors.add(now)
 
     def _on_outcome(self, event: Event) -> None:
         # Messages ending lost or expired in the window; fires as soon as there are enough.
@@ -147,7 +161,8 @@ class AlertEvaluator:
     def _on_health_checked(self, event: Event) -> None:
         # The rate is judged at each monitor tick, over the same window as health.
         now = to_ns(event.t)
-        for session, attempts_window in list(self._attempts.items()):
+        for session in self._due(now):
+            attempts_window = self._attempts[session]
             attempts = attempts_window.count(now)
             errors_window = self._errors.get(session)
             errors = errors_window.count(now) if errors_window is not None else 0
@@ -162,11 +177,32 @@ class AlertEvaluator:
             if attempts == 0:
                 del self._attempts[session]
                 self._errors.pop(session, None)
+                del self._order[session]
+            else:
+                self._watch_expiry(session, attempts_window, errors_window)
         for session, lost in list(self._lost.items()):
             if lost.count(now) < self.policy.alert_messages_lost:
                 self._resolve(MESSAGES_LOST, session)  # fewer lost in the window now: it clears
             if lost.count(now) == 0:
                 del self._lost[session]
+
+    def _due(self, now: int) -> list[str]:
+        """The sessions to judge at ``now``, in the order their windows were made (as the dict iterates)."""
+        expiry, dirty = self._expiry, self._dirty
+        while expiry and expiry[0][0] <= now:
+            dirty.add(heapq.heappop(expiry)[1])
+        order = self._order
+        due = sorted((s for s in dirty if s in order), key=order.__getitem__)
+        dirty.clear()
+        return due
+
+    def _watch_expiry(self, session: str, attempts: HealthWindow, errors: HealthWindow | None) -> None:
+        """Judge ``session`` again when its oldest entry leaves a window, even with no traffic meanwhile."""
+        first = attempts.first
+        if errors is not None and errors.first is not None and (first is None or errors.first < first):
+            first = errors.first
+        if first is not None:
+            heapq.heappush(self._expiry, (first + attempts.span, session))
 
     _HANDLERS: Final[dict[type[Event], Callable[[AlertEvaluator, Event], None]]] = {
         SessionCorrupted: _on_corrupted,
@@ -184,6 +220,7 @@ class AlertEvaluator:
         self._corrupted.pop(session, None)  # its timer finds nothing and stays quiet
         self._attempts.pop(session, None)
         self._errors.pop(session, None)
+        self._order.pop(session, None)
         for key in [key for key in self.active if key[1] == session]:
             del self.active[key]
 

@@ -50,22 +50,24 @@ class Intake:
         self._ledger = ledger
         self._phone = phone
 
-    def observe(self, event: Event) -> None:
+    def observe(self, event: Event, *, handed_over: bool = False) -> None:
+        """Take ``event``; ``handed_over``: its maker keeps no reference, so it is stamped in place, not copied."""
         handler = self._HANDLERS.get(type(event))
         if handler is None:
             raise TypeError(f"{type(event).__name__} is a decision, not an observation the manager can take")
-        handler(self, event)
+        handler(self, event, handed_over)
 
-    def _error(self, event: Event) -> None:
+    def _error(self, event: Event, own: bool) -> None:
         assert isinstance(event, DecryptError)
         if event.category is Category.DECRYPT_FAILED:
             # the default (or a generic wrapper): the texts, the error class and
             # the logged causes may say more
-            event = dataclasses.replace(
-                event,
-                category=classify_texts([event.error, event.error_type or "", *event.causes], signal_layer=True),
-            )
-        event = self._emit(event)
+            category = classify_texts([event.error, event.error_type or "", *event.causes], signal_layer=True)
+            if own:
+                object.__setattr__(event, "category", category)
+            else:
+                event, own = dataclasses.replace(event, category=category), True  # a copy is ours
+        event = self._emit(event, in_place=own)
         if not event.category.is_crypto:
             return
         state = self._sessions.state(event.session)
@@ -95,15 +97,15 @@ class Intake:
         elif event.peer is not None and event.message_id is not None:
             self._ledger.lost_now(event)
 
-    def _ok(self, event: Event) -> None:
+    def _ok(self, event: Event, own: bool) -> None:
         assert isinstance(event, DecryptOk)
-        event = self._emit(event)
+        event = self._emit(event, in_place=own)
         if event.message_id is not None:
             self._ledger.resolve(event.session, event.peer, event.message_id, "resolved_sender")
 
-    def _connection(self, event: Event) -> None:
+    def _connection(self, event: Event, own: bool) -> None:
         assert isinstance(event, ConnectionChanged)
-        event = self._emit(event)
+        event = self._emit(event, in_place=own)
         state = self._sessions.state(event.session)
         if event.open and state.status.is_down:
             # re-paired with fresh keys: the old incident is over
@@ -111,17 +113,17 @@ class Intake:
             state.record = state.record.evolve(corrupted_since=None, cleaned=False)
             self._sessions.set_status(state, Status.HEALTHY)
 
-    def _phone_answered(self, event: Event) -> None:
+    def _phone_answered(self, event: Event, own: bool) -> None:
         assert isinstance(event, PhoneAnswered)
-        event = self._emit(event)
+        event = self._emit(event, in_place=own)
         self._ledger.resolve(event.session, event.peer, event.message_id, "resolved_phone")
 
-    def _phone_status(self, event: Event) -> None:
+    def _phone_status(self, event: Event, own: bool) -> None:
         assert isinstance(event, PhoneStatus)
-        event = self._emit(event)
+        event = self._emit(event, in_place=own)
         self._phone.status(event.session, online=event.online)
 
-    _HANDLERS: Final[dict[type[Event], Callable[[Intake, Event], None]]] = {
+    _HANDLERS: Final[dict[type[Event], Callable[[Intake, Event, bool], None]]] = {
         DecryptError: _error,
         DecryptOk: _ok,
         ConnectionChanged: _connection,

@@ -26,17 +26,16 @@ and the phone rung expires it when the request times out.
 
 from __future__ import annotations
 
-import asyncio
-import heapq
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol
 
-from sessionmgr.clock import Clock, to_ns
+from sessionmgr.clock import Clock
 from sessionmgr.events import DecryptError, MessageOutcome
 from sessionmgr.policy import Policy
 from sessionmgr.pseudonym import Pseudonymizer
+from sessionmgr.recovery.deadlines import Deadlines
 from sessionmgr.recovery.journal import Journal
 from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.tasks import TaskSupervisor
@@ -52,6 +51,12 @@ FINISHED_RETENTION: Final = 86_400.0
 Key = tuple[str, str, str]
 
 
+class PendingRequest(Protocol):
+    """A phone request in progress for a message (see :class:`sessionmgr.recovery.phone.PhoneWait`)."""
+
+    def cancel(self) -> None: ...
+
+
 @dataclass(slots=True, eq=False)
 class OpenMessage:
     """A message still being recovered."""
@@ -65,7 +70,7 @@ class OpenMessage:
     asking: bool = False
     #: only the phone can help (the server had no payload)
     phone_only: bool = False
-    phone: asyncio.Task[None] | None = None
+    phone: PendingRequest | None = None
     #: its budget or TTL ran out while the phone was due: it expires when the phone request is over
     spent: bool = False
 
@@ -104,9 +109,8 @@ class MessageLedger:
         #: (closed at, key) in closing order: pruned as time goes by, with no timer (a timer per
         #: closed id, a day out, would hold the TTL timer's sleep past earlier deadlines)
         self._forget: deque[tuple[float, Key]] = deque()
-        #: (instant, key): when to look at an open key again (TTL expiry)
-        self._deadlines: list[tuple[float, Key]] = []
-        self._timer: asyncio.Task[None] | None = None
+        #: when to look at an open key again (TTL expiry); same-instant keys in key order
+        self._deadlines: Deadlines[Key] = Deadlines(clock, tasks, self._expire)
 
     def __len__(self) -> int:
         return len(self._open)
@@ -207,7 +211,7 @@ class MessageLedger:
         if self._by_id.get((key[0], key[2])) == key:
             del self._by_id[(key[0], key[2])]
         phone, entry.phone = entry.phone, None
-        if phone is not None and phone is not asyncio.current_task():
+        if phone is not None:
             phone.cancel()
         self._closed[key] = now
         self._forget.append((now, key))
@@ -229,22 +233,12 @@ class MessageLedger:
                 del self._closed[key]
 
     def _arm(self, when: float, key: Key) -> None:
-        heapq.heappush(self._deadlines, (when, key))
-        if self._timer is None or self._timer.done():
-            self._timer = self._tasks.timer(self._expire())
+        self._deadlines.push(when, key, tiebreak=key)
 
-    async def _expire(self) -> None:
-        ttl = self._policy.message_retry_ttl
-        while self._deadlines:
-            when, key = self._deadlines[0]
-            now = self._clock.monotonic()
-            if to_ns(when) > to_ns(now):  # in whole ns, as the clock keeps it: no endless sub-ns sleeps
-                await self._clock.sleep(when - now)
-                continue
-            heapq.heappop(self._deadlines)
-            entry = self._open.get(key)
-            if entry is not None and entry.last_t + ttl <= when:
-                self._spend(entry, t=when)  # stamped at the exact instant the TTL ran out
+    def _expire(self, when: float, key: Key) -> None:
+        entry = self._open.get(key)
+        if entry is not None and entry.last_t + self._policy.message_retry_ttl <= when:
+            self._spend(entry, t=when)  # stamped at the exact instant the TTL ran out
 
     def footprint(self) -> dict[str, int]:
         self._prune()

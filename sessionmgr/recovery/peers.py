@@ -14,12 +14,15 @@ same throttle.
 
 from __future__ import annotations
 
+import asyncio
+
 from sessionmgr.backend import Backend
 from sessionmgr.categories import Category
 from sessionmgr.clock import Clock, to_ns
 from sessionmgr.events import DecryptError, PeerSessionReset, PrekeysUploaded, ResendRequested
 from sessionmgr.policy import Policy
 from sessionmgr.recovery.actions import Actions
+from sessionmgr.recovery.eager import start_eagerly
 from sessionmgr.recovery.messages import MessageLedger, OpenMessage
 from sessionmgr.recovery.phone import PhoneRung
 from sessionmgr.recovery.publish import Emit
@@ -54,6 +57,8 @@ class PeerRepair:
         self._actions = actions
         self._ledger = ledger
         self._phone = phone
+        #: a receipt is being asked for eagerly, in the call that decided it (see _stop_asking)
+        self._eager = False
 
     def on_error(self, state: SessionState, event: DecryptError, now: int, weight: float) -> None:
         """A failure that counts (weight > 0) on a connected session."""
@@ -74,7 +79,14 @@ class PeerRepair:
         reset = 0 < policy.peer_reset_from_retry <= retry and self._reset_allowed(state, event.peer, now)
         with_keys = reset or 0 < policy.keys_from_retry <= retry
         entry.asking = True
-        self._tasks.action(self._ask_sender(state, event.peer, entry, reset=reset, with_keys=with_keys))
+        # eagerly: a backend that answers at once costs no task (see recovery/eager.py)
+        self._eager = True
+        try:
+            start_eagerly(
+                self._ask_sender(state, event.peer, entry, reset=reset, with_keys=with_keys), self._tasks.action
+            )
+        finally:
+            self._eager = False
         if retry <= policy.phone_request_retries:
             self._phone.schedule(entry, policy.phone_request_delay)
 
@@ -95,8 +107,9 @@ class PeerRepair:
         reset = window.weight(now) >= self._policy.peer_reset_after and self._reset_allowed(state, event.peer, now)
         if reset:
             window.clear()  # the reset starts this peer's count afresh
-        self._tasks.action(
-            self._ask_sender(state, event.peer, None, reset=reset, with_keys=False, mid=event.message_id)
+        start_eagerly(
+            self._ask_sender(state, event.peer, None, reset=reset, with_keys=False, mid=event.message_id),
+            self._tasks.action,
         )
 
     def _reset_allowed(self, state: SessionState, peer: str, now: int) -> bool:
@@ -140,7 +153,16 @@ class PeerRepair:
             )
         finally:
             if entry is not None:
-                entry.asking = False
+                self._stop_asking(entry)
+
+    def _stop_asking(self, entry: OpenMessage) -> None:
+        if self._eager:
+            # Done where it was decided; as a task it would have finished on the next loop
+            # iteration, and a redelivery until then is a duplicate of a receipt in flight.
+            # call_soon here takes the place in the ready queue the task's step had.
+            asyncio.get_running_loop().call_soon(_not_asking, entry)
+        else:
+            entry.asking = False
 
     # --- prekeys ---------------------------------------------------------------------
 
@@ -158,3 +180,7 @@ class PeerRepair:
         self._emit(PrekeysUploaded(session=session, count=count))
         backend = self._backend
         await self._actions.act("upload_prekeys", session, None, lambda: backend.upload_prekeys(session, count))
+
+
+def _not_asking(entry: OpenMessage) -> None:
+    entry.asking = False

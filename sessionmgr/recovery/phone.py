@@ -12,20 +12,49 @@ is not modelled: our delay is when the request is made). whatsmeow asks on the
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+
 from sessionmgr.backend import Backend
 from sessionmgr.clock import Clock
 from sessionmgr.events import PhoneRequested
 from sessionmgr.policy import Policy
 from sessionmgr.recovery.actions import Actions
+from sessionmgr.recovery.deadlines import Deadlines
+from sessionmgr.recovery.eager import start_eagerly
 from sessionmgr.recovery.messages import MessageLedger, OpenMessage
 from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.tasks import TaskSupervisor
 
-__all__ = ["PhoneRung"]
+__all__ = ["PhoneRung", "PhoneWait"]
+
+
+@dataclass(slots=True, eq=False)
+class PhoneWait:
+    """One message's phone request: due at ``asked_at``, then asked and waited for until it times out."""
+
+    entry: OpenMessage
+    asked_at: float
+    cancelled: bool = False
+    #: the backend call, while it is in flight
+    request: asyncio.Task[None] | None = None
+
+    def cancel(self) -> None:
+        """The message ended or a later request replaced this one: nothing more happens for it."""
+        self.cancelled = True
+        request, self.request = self.request, None
+        if request is not None and request is not asyncio.current_task():
+            request.cancel()
 
 
 class PhoneRung:
-    """One pending phone request per message at most; a later one replaces it."""
+    """One pending phone request per message at most; a later one replaces it.
+
+    Every message's two instants (when to ask, when to give up) wait in one
+    heap behind one timer (:class:`~sessionmgr.recovery.deadlines.Deadlines`):
+    a task and two loop timers per message were most of a storm replay's loop
+    iterations.
+    """
 
     def __init__(
         self,
@@ -46,6 +75,8 @@ class PhoneRung:
         self._actions = actions
         self._ledger = ledger
         self._offline: set[str] = set()
+        #: (wait, asked) at its instant: when to ask (asked False) or give up (asked True)
+        self._due: Deadlines[tuple[PhoneWait, bool]] = Deadlines(clock, tasks, self._fire)
 
     def status(self, session: str, *, online: bool) -> None:
         """The session's phone is known online (the default) or offline."""
@@ -63,26 +94,48 @@ class PhoneRung:
             return
         if entry.phone is not None:
             entry.phone.cancel()
-        entry.phone = self._tasks.timer(self._ask(entry, delay))
+        wait = PhoneWait(entry, self._clock.monotonic() + delay)
+        entry.phone = wait
+        self._push(wait.asked_at, wait, asked=False)
 
-    async def _ask(self, entry: OpenMessage, delay: float) -> None:
-        asked_at = self._clock.monotonic() + delay
-        if delay > 0:
-            await self._clock.sleep(delay)
+    def _push(self, when: float, wait: PhoneWait, *, asked: bool) -> None:
+        self._due.push(when, (wait, asked))
+
+    def _fire(self, when: float, due: tuple[PhoneWait, bool]) -> None:
+        wait, asked = due
+        if wait.cancelled:
+            return
+        if asked:
+            self._give_up(wait)
+        else:
+            self._ask(wait)
+
+    def _ask(self, wait: PhoneWait) -> None:
+        entry = wait.entry
         if not self._ledger.is_open(entry) or not self.online(entry.session):
             entry.phone = None
             if entry.spent:
-                self._ledger.phone_done(entry, asked_at)  # never asked, and its budget is spent
+                self._ledger.phone_done(entry, wait.asked_at)  # never asked, and its budget is spent
             return
+        self._emit(PhoneRequested(session=entry.session, peer=entry.peer, message_id=entry.record.message_id),
+                   t=wait.asked_at)  # fmt: skip
+        # the backend call inline, as it was in a task per message; a task only if it must wait
+        wait.request = start_eagerly(self._request(wait), self._tasks.timer)
+
+    async def _request(self, wait: PhoneWait) -> None:
+        entry = wait.entry
         session, peer, message_id = entry.session, entry.peer, entry.record.message_id
-        self._emit(PhoneRequested(session=session, peer=peer, message_id=message_id), t=asked_at)
         backend = self._backend
         await self._actions.act_once(
             "request_from_phone", session, peer, lambda: backend.request_from_phone(session, peer, message_id)
         )
-        give_up = asked_at + self._policy.phone_request_timeout
-        await self._clock.sleep(max(0.0, give_up - self._clock.monotonic()))
+        if not wait.cancelled:
+            wait.request = None
+            self._push(wait.asked_at + self._policy.phone_request_timeout, wait, asked=True)
+
+    def _give_up(self, wait: PhoneWait) -> None:
+        entry = wait.entry
         entry.phone = None
         # nothing but the phone could bring it (an unavailable message, or one whose budget
         # ran out meanwhile), and the phone did not answer in time
-        self._ledger.phone_done(entry, give_up)
+        self._ledger.phone_done(entry, wait.asked_at + self._policy.phone_request_timeout)

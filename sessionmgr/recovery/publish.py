@@ -16,9 +16,12 @@ E = TypeVar("E", bound=Event)
 
 
 class Emit(Protocol):
-    """Stamp ``event`` (at monotonic ``t`` if given, else now), publish it, return what was published."""
+    """Stamp ``event`` (at monotonic ``t`` if given, else now), publish it, return what was published.
 
-    def __call__(self, event: E, *, t: float | None = None) -> E: ...
+    ``in_place``: the caller handed ``event`` over (it keeps no reference): stamp it, do not copy it.
+    """
+
+    def __call__(self, event: E, *, t: float | None = None, in_place: bool = False) -> E: ...
 
 
 class Publisher:
@@ -33,15 +36,16 @@ class Publisher:
         self._bus = bus
         self._advisory = advisory
 
-    def __call__(self, event: E, *, t: float | None = None) -> E:
+    def __call__(self, event: E, *, t: float | None = None, in_place: bool = False) -> E:
         now = self._clock.monotonic()
         at = self._clock.wall()
         if t is not None and t != now:
             at -= timedelta(seconds=now - t)
             now = t
-        if event.at is UNSTAMPED:
-            # built just to be handed to us and seen by no one yet: stamp it where it
-            # is rather than copy it (the copy was a third of the cost of an error)
+        if in_place or event.at is UNSTAMPED:
+            # built just to be handed to us and seen by no one yet (or handed over by its
+            # reader): stamp it where it is rather than copy it (the copy was a third of the
+            # cost of an error)
             object.__setattr__(event, "t", now)
             object.__setattr__(event, "at", at)
         else:

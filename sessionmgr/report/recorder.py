@@ -14,6 +14,7 @@ from sessionmgr.events import (
     AlertResolved,
     ConnectionChanged,
     DecryptError,
+    DecryptOk,
     Event,
     HealthChanged,
     MessageOutcome,
@@ -120,10 +121,16 @@ class ReportRecorder:
         rel = event.t - self.origin
         self._last_t = max(self._last_t, event.t)
         kind = type(event)
+        if kind is DecryptOk:
+            return  # most of a trace: counted by the statistics, nothing more to keep here
         if kind is DecryptError:
             assert isinstance(event, DecryptError)
             if event.category.is_crypto:
-                self._timeline.errors.setdefault(event.category.value, Counter())[int(rel // BUCKET)] += 1
+                errors = self._timeline.errors
+                buckets = errors.get(event.category.value)
+                if buckets is None:  # not setdefault: that built a Counter per error
+                    buckets = errors[event.category.value] = Counter()
+                buckets[int(rel // BUCKET)] += 1
             return
         if kind in _ACTION_KINDS:
             self._timeline.actions.append((round(rel, 3), event.kind, event.session))

@@ -15,9 +15,13 @@ class MemoryStore:
 
     It keeps the latest ``max_audit`` audit entries (``None``: all), so a
     long-running process holds a bounded log; a durable store keeps them all.
+    ``keep_closed_messages=False`` forgets a message's row once it has its
+    outcome: for a process nobody restores from (a replay), whose memory would
+    otherwise grow with every message it ever saw.
     """
 
-    def __init__(self, *, max_audit: int | None = 100_000) -> None:
+    def __init__(self, *, max_audit: int | None = 100_000, keep_closed_messages: bool = True) -> None:
+        self._keep_closed = keep_closed_messages
         self._records: dict[str, SessionRecord] = {}
         self._audit: deque[AuditEntry] = deque(maxlen=max_audit)
         self._quarantine: list[QuarantineEntry] = []
@@ -32,7 +36,10 @@ class MemoryStore:
         for message in batch.messages:
             stored = self._messages.get(message.key)
             if stored is None or stored.outcome is None:  # an outcome is final
-                self._messages[message.key] = message
+                if message.outcome is None or self._keep_closed:
+                    self._messages[message.key] = message
+                elif stored is not None:
+                    del self._messages[message.key]
 
     async def load(self, session: str) -> SessionRecord | None:
         return self._records.get(session)
