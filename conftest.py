@@ -64,12 +64,16 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def _fail_on_swallowed_errors(request: pytest.FixtureRequest) -> Iterator[None]:
     seen = _ErrorsSeen()
-    logger = logging.getLogger("sessionmgr")
-    logger.addHandler(seen)
+    # asyncio's logger too: an exception in a loop callback (``call_soon`` from the journal,
+    # ``call_soon_threadsafe`` from watch's followers) is logged there and nowhere else
+    loggers = [logging.getLogger(name) for name in ("sessionmgr", "asyncio")]
+    for logger in loggers:
+        logger.addHandler(seen)
     try:
         yield
     finally:
-        logger.removeHandler(seen)
+        for logger in loggers:
+            logger.removeHandler(seen)
     if seen.records and request.node.get_closest_marker("handler_errors_expected") is None:
         first = seen.records[0]
         pytest.fail(

@@ -16,6 +16,8 @@ ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 
 # Each inner test provokes one kind of swallowed error; the last one is marked as expecting it.
 INNER = """
+import asyncio
+
 import pytest
 
 from harness import run
@@ -67,6 +69,17 @@ def test_periodic_job_raises():
     run(main())
 
 
+def test_loop_callback_raises():
+    async def main():
+        def broken():
+            raise RuntimeError("intake bug")
+
+        asyncio.get_running_loop().call_soon(broken)
+        await asyncio.sleep(0)
+
+    run(main())
+
+
 def test_clean():
     bus = EventBus()
     bus.subscribe(lambda event: None)
@@ -80,19 +93,24 @@ def test_expected():
 
 
 def test_swallowed_errors_fail_their_test_unless_marked_expected(pytester: pytest.Pytester) -> None:
-    """A raising bus handler, action task or periodic job fails its test, naming logger and traceback; marked ones pass."""
+    """A raising bus handler, action task, periodic job or loop callback fails its test, naming logger and traceback."""
     pytester.makeini("[pytest]\naddopts = --strict-markers\n")
     pytester.makeconftest(ROOT_CONFTEST.read_text(encoding="utf-8"))
     pytester.makepyfile(test_inner=INNER)
     # a subprocess, so the inner run's deliberate errors never reach this test's own fixture
     outcome = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA")
-    outcome.assert_outcomes(passed=5, errors=3)
+    outcome.assert_outcomes(passed=6, errors=4)
     lines = outcome.stdout.lines
     errored = sorted(line.split("::")[1].split()[0] for line in lines if line.startswith("ERROR test_inner.py::"))
-    assert errored == ["test_action_task_raises", "test_handler_raises", "test_periodic_job_raises"]
+    assert errored == [
+        "test_action_task_raises",
+        "test_handler_raises",
+        "test_loop_callback_raises",
+        "test_periodic_job_raises",
+    ]
     passed = sorted(line.split("::")[1].split()[0] for line in lines if line.startswith("PASSED test_inner.py::"))
     assert passed == sorted(["test_action_task_raises", "test_clean", "test_expected", "test_handler_raises",
-                             "test_periodic_job_raises"])  # fmt: skip
+                             "test_loop_callback_raises", "test_periodic_job_raises"])  # fmt: skip
     outcome.stdout.fnmatch_lines(
         [
             "*1 error(s) swallowed by sessionmgr during the test; first from sessionmgr.bus: event handler*failed on*",
@@ -101,3 +119,4 @@ def test_swallowed_errors_fail_their_test_unless_marked_expected(pytester: pytes
     )
     outcome.stdout.fnmatch_lines(["*first from sessionmgr.manager: manager task failed*", "*RuntimeError: sink bug*"])
     outcome.stdout.fnmatch_lines(["*first from sessionmgr.manager: periodic job*failed*", "*RuntimeError: stats bug*"])
+    outcome.stdout.fnmatch_lines(["*first from asyncio: Exception in callback*", "*RuntimeError: intake bug*"])

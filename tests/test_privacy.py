@@ -143,14 +143,14 @@ async def test_watch_logs_and_stores_the_session_by_its_pseudonym(
 
     log, store = _bot_log(tmp_path), MemoryStore()
     with log.open("a") as handle:
-        handle.write('{"t": "5511999990003", "broken": \n')  # one rejected line, logged at the end
+        handle.write('{"t": "5511999990003", "broken": \n')  # one rejected line, logged as it is read
     stop = asyncio.Event()
     servers: list[MonitoringServer] = []
     with caplog.at_level(logging.INFO, logger="sessionmgr"):
         task = asyncio.create_task(watch([log], port=0, poll=0.01, from_start=True, stop=stop, store=store,
                                          on_ready=servers.append))  # fmt: skip
-        for _ in range(500):  # real files and threads: poll, bounded
-            if servers and servers[0].manager.sessions():
+        for _ in range(500):  # real files and threads: poll, bounded, until the whole file (its last line too) is read
+            if servers and servers[0].manager.sessions() and "rejected" in caplog.text:
                 break
             await asyncio.sleep(0.02)
         stop.set()
