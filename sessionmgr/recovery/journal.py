@@ -10,7 +10,8 @@ from collections.abc import Callable
 from sessionmgr.clock import Clock, LoopClock
 from sessionmgr.events import Event
 from sessionmgr.pseudonym import Pseudonymizer
-from sessionmgr.store import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, Store, WriteBatch
+from sessionmgr.recovery.eager import start_eagerly
+from sessionmgr.store import AuditEntry, MemoryStore, MessageRecord, QuarantineEntry, SessionRecord, Store, WriteBatch
 from sessionmgr.store.fencing import LeaseLost
 
 __all__ = ["Journal"]
@@ -40,6 +41,13 @@ class Journal:
     audit entries are dropped, with an error in the log and in :attr:`dropped_audit`.
     :meth:`close` waits at most ``close_timeout`` seconds for a failing store,
     then logs exactly what it could not write.
+
+    A store that writes without waiting (the in-memory one) is written at once
+    when a step's batch is flushed and nothing is ahead of it (no write pending,
+    in flight or backing off): the writer task is not woken for it, which was
+    two loop iterations per step of a replay. That write is the writer's own
+    attempt (:meth:`_write_next`): if it fails, the batch goes the retry path;
+    if it has to wait after all, the writer finishes it before anything later.
     """
 
     def __init__(
@@ -65,6 +73,10 @@ class Journal:
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._writer: asyncio.Task[None] | None = None
+        # a store that can write without waiting is written at once when nothing is ahead (see _flush)
+        self._eager = isinstance(store, MemoryStore)
+        # the rest of an attempt started at once that had to wait (or back off): the writer awaits it first
+        self._started: asyncio.Task[None] | None = None
         #: told when a shared store refused writes because another worker owns those sessions
         self.on_lease_lost: Callable[[LeaseLost], None] | None = None
         #: failed write attempts so far, and audit entries dropped because the bound was hit
@@ -99,6 +111,10 @@ class Journal:
         written.cancel()
         self._writer.cancel()
         await asyncio.gather(self._writer, written, deadline, return_exceptions=True)
+        if self._started is not None:  # an attempt started at once that the writer had not yet taken over
+            self._started.cancel()
+            await asyncio.gather(self._started, return_exceptions=True)
+            self._started = None
         self._writer = None
         unwritten = WriteBatch()
         for part in (*self._pending, self._batch):
@@ -156,6 +172,9 @@ class Journal:
     def _flush(self) -> None:
         self._flush_scheduled = False
         if self._batch and self._wake is not None and self._idle is not None:
+            if self._eager and self._nothing_ahead():
+                self._write_now()
+                return
             if self._failing_since is not None and self._pending:
                 self._pending[-1].extend(self._batch)  # joins the batch being retried
             else:
@@ -166,6 +185,22 @@ class Journal:
             self._wake.set()
             if not self._in_flight:  # else once the attempt in flight failed (then it is the oldest)
                 self._bound()
+
+    def _nothing_ahead(self) -> bool:
+        """No write pending, in flight, handed over or backing off: the writer waits for work (or is about to)."""
+        return not self._pending and not self._in_flight and self._started is None and self._failing_since is None
+
+    def _write_now(self) -> None:
+        """Write this step's batch at once, as the writer's next attempt would; only what must wait goes on as a task
+        the writer finishes before anything flushed later (a failure backs off there, its batch first in line)."""
+        assert self._wake is not None and self._idle is not None
+        batch, self._batch = self._batch, WriteBatch()
+        self._started = start_eagerly(self._write_next(batch), asyncio.ensure_future)
+        if self._started is not None or self._pending:  # it waits (the store, or a failure's backoff): not idle
+            self._idle.clear()
+            self._wake.set()
+        elif not self._batch and not self._flush_scheduled:
+            self._idle.set()
 
     def _bound(self) -> None:
         """Keep the pending rows within ``max_queued_rows``: merge and coalesce, then drop the oldest
@@ -199,28 +234,38 @@ class Journal:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._started is not None:  # an attempt started at once, ahead of everything pending
+                try:
+                    await self._started
+                finally:
+                    self._started = None
             while self._pending:
                 batch = self._pending.popleft()
                 self._pending_rows -= len(batch)
-                self._in_flight = len(batch)
-                try:
-                    written = await self._attempt(batch)
-                except BaseException:  # cancelled by close(): still unwritten, as close() reports
-                    written = False
-                    raise
-                finally:
-                    self._in_flight = 0
-                    if not written:
-                        # back in front of what was decided meanwhile: one transaction for all, in decision order
-                        self._pending.appendleft(batch)
-                        self._pending_rows += len(batch)
-                        self._merge_pending()
-                if not written:
-                    self._bound()
-                    await self._clock.sleep(self._delay)
-                    self._delay = min(self._delay * 2, _MAX_BACKOFF)
+                await self._write_next(batch)
             if not self._batch and not self._flush_scheduled:
                 self._idle.set()
+
+    async def _write_next(self, batch: WriteBatch) -> None:
+        """One attempt at ``batch`` (taken off the queue); if it fails, it goes back in front of what was
+        decided meanwhile and the backoff is waited before the next attempt."""
+        self._in_flight = len(batch)
+        try:
+            written = await self._attempt(batch)
+        except BaseException:  # cancelled by close(): still unwritten, as close() reports
+            written = False
+            raise
+        finally:
+            self._in_flight = 0
+            if not written:
+                # back in front of what was decided meanwhile: one transaction for all, in decision order
+                self._pending.appendleft(batch)
+                self._pending_rows += len(batch)
+                self._merge_pending()
+        if not written:
+            self._bound()
+            await self._clock.sleep(self._delay)
+            self._delay = min(self._delay * 2, _MAX_BACKOFF)
 
     async def _attempt(self, batch: WriteBatch) -> bool:
         """Apply ``batch``; False if it failed and must be retried."""
