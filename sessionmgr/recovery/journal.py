@@ -42,12 +42,10 @@ class Journal:
     :meth:`close` waits at most ``close_timeout`` seconds for a failing store,
     then logs exactly what it could not write.
 
-    A store that writes without waiting (the in-memory one) is written at once
-    when a step's batch is flushed and nothing is ahead of it (no write pending,
-    in flight or backing off): the writer task is not woken for it, which was
-    two loop iterations per step of a replay. That write is the writer's own
-    attempt (:meth:`_write_next`): if it fails, the batch goes the retry path;
-    if it has to wait after all, the writer finishes it before anything later.
+    A store that writes without waiting (memory) is written when a step's batch
+    is flushed if nothing is ahead of it, sparing a writer wake-up (two loop
+    iterations a step): the writer's own attempt (:meth:`_write_next`), so a
+    failure is retried the same way; a wait is finished by the writer first.
     """
 
     def __init__(
@@ -73,10 +71,8 @@ class Journal:
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._writer: asyncio.Task[None] | None = None
-        # a store that can write without waiting is written at once when nothing is ahead (see _flush)
-        self._eager = isinstance(store, MemoryStore)
-        # the rest of an attempt started at once that had to wait (or back off): the writer awaits it first
-        self._started: asyncio.Task[None] | None = None
+        self._eager = isinstance(store, MemoryStore)  # writes without waiting: at once if nothing is ahead
+        self._started: asyncio.Task[None] | None = None  # an eager attempt that waits: the writer's next
         #: told when a shared store refused writes because another worker owns those sessions
         self.on_lease_lost: Callable[[LeaseLost], None] | None = None
         #: failed write attempts so far, and audit entries dropped because the bound was hit
@@ -142,7 +138,9 @@ class Journal:
         """Bus handler: keep audited decisions in the audit log."""
         if event.decision and event.audited:
             self._batch.audit.append(
-                AuditEntry(at=event.at, session=event.session, kind=event.kind, detail=self._detail(event))
+                AuditEntry(
+                    at=event.at, session=event.session, kind=event.kind, detail=_detail(event, self._pseudonymizer)
+                )
             )
             self._schedule_flush()
 
@@ -152,18 +150,6 @@ class Journal:
         if self._idle is not None and self._writer is not None:
             await self._idle.wait()
 
-    def _detail(self, event: Event) -> dict[str, object]:
-        detail = event.fields()
-        # whatever type a caller gave them: an int peer is a phone number too
-        if detail.get("peer") is not None:
-            detail["peer"] = self._pseudonymizer.pseudonym(str(detail["peer"]))
-        for key in ("error", "reason", "message", "message_id"):
-            value = detail.get(key)
-            if isinstance(value, str | int) and not isinstance(value, bool):
-                scrubbed = self._pseudonymizer.scrub(str(value))
-                detail[key] = value if scrubbed == str(value) else scrubbed
-        return detail
-
     def _schedule_flush(self) -> None:
         if self._writer is not None and not self._flush_scheduled:
             self._flush_scheduled = True
@@ -172,7 +158,8 @@ class Journal:
     def _flush(self) -> None:
         self._flush_scheduled = False
         if self._batch and self._wake is not None and self._idle is not None:
-            if self._eager and self._nothing_ahead():
+            # nothing pending, in flight, handed over or backing off: the writer waits for work (or is about to)
+            if self._eager and not (self._pending or self._in_flight or self._started or self._failing_since):
                 self._write_now()
                 return
             if self._failing_since is not None and self._pending:
@@ -186,13 +173,8 @@ class Journal:
             if not self._in_flight:  # else once the attempt in flight failed (then it is the oldest)
                 self._bound()
 
-    def _nothing_ahead(self) -> bool:
-        """No write pending, in flight, handed over or backing off: the writer waits for work (or is about to)."""
-        return not self._pending and not self._in_flight and self._started is None and self._failing_since is None
-
     def _write_now(self) -> None:
-        """Write this step's batch at once, as the writer's next attempt would; only what must wait goes on as a task
-        the writer finishes before anything flushed later (a failure backs off there, its batch first in line)."""
+        """Write this step's batch now as the writer's attempt; what must wait (a failure's backoff too) it finishes."""
         assert self._wake is not None and self._idle is not None
         batch, self._batch = self._batch, WriteBatch()
         self._started = start_eagerly(self._write_next(batch), asyncio.ensure_future)
@@ -247,8 +229,7 @@ class Journal:
                 self._idle.set()
 
     async def _write_next(self, batch: WriteBatch) -> None:
-        """One attempt at ``batch`` (taken off the queue); if it fails, it goes back in front of what was
-        decided meanwhile and the backoff is waited before the next attempt."""
+        """One attempt at ``batch``; a failed one goes back in front of the queue, and the backoff is waited."""
         self._in_flight = len(batch)
         try:
             written = await self._attempt(batch)
@@ -303,6 +284,20 @@ class Journal:
         self._reminded = now
         if self._failing_since is None:
             self._failing_since = now
+
+
+def _detail(event: Event, pseudonymizer: Pseudonymizer) -> dict[str, object]:
+    """An audited decision's fields, peers pseudonymized and texts scrubbed."""
+    detail = event.fields()
+    # whatever type a caller gave them: an int peer is a phone number too
+    if detail.get("peer") is not None:
+        detail["peer"] = pseudonymizer.pseudonym(str(detail["peer"]))
+    for key in ("error", "reason", "message", "message_id"):
+        value = detail.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            scrubbed = pseudonymizer.scrub(str(value))
+            detail[key] = value if scrubbed == str(value) else scrubbed
+    return detail
 
 
 def _rows(batch: WriteBatch) -> str:
