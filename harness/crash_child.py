@@ -29,6 +29,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -110,6 +111,9 @@ class KillableStore:
 
     async def claim(self, session: str, owner: str, now: datetime, until: datetime) -> bool:
         return await self.inner.claim(session, owner, now, until)
+
+    async def version(self) -> Hashable:
+        return await self.inner.version()
 
     async def close(self) -> None:
         await self.inner.close()

@@ -95,7 +95,7 @@ class SessionManager:
         self._emit = emit = Publisher(clock, self.bus, advisory=advisory)
         self._tasks = tasks = TaskSupervisor(clock, self.bus)  # activity on the bus wakes idle periodic jobs
         # Writes made in one step of the loop go to the store as one transaction.
-        self._journal = journal = Journal(self.store, self.pseudonymizer, clock)
+        self._journal = self.journal = journal = Journal(self.store, self.pseudonymizer, clock)  # journal: metrics
         self._unsubscribe_journal: Callable[[], None] | None = self.bus.subscribe(journal.audit)
         self._stats = stats if stats is not None else StatsCollector()
         self.bus.subscribe(self._stats.handle)

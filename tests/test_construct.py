@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sessionmgr.events import DecryptError, Event, event_types
-from sessionmgr.trace.construct import builder
+from sessionmgr.trace.construct import builder, positional
 from tests.test_trace_decode_fast import _fitting
 
 _CLASSES = [cls for _, cls in sorted(event_types().items())]
@@ -104,3 +104,28 @@ def test_a_missing_required_field_is_the_class_s_own_error() -> None:
         with pytest.raises(TypeError, match=f"^{own.value}$".replace("(", r"\(").replace(")", r"\)")):
             builder(cls)(session="s", at=datetime(2026, 1, 1, tzinfo=UTC))
     assert builder(DecryptError)(session="s") == DecryptError(session="s")
+
+
+_ERROR_FIELDS = ("session", "at", "peer", "error", "error_type", "message_type", "message_id", "causes", "category")
+
+
+@given(_KWARGS[DecryptError], st.text(max_size=5))
+def test_positional_builder_makes_what_the_class_makes(kwargs: dict[str, Any], session: str) -> None:
+    """The fields passed in order, the rest defaulted: the event the class makes from them as keywords."""
+    kwargs = {name: kwargs[name] for name in _ERROR_FIELDS if name in kwargs} | {"session": session}
+    kwargs.setdefault("at", datetime(2026, 1, 2, tzinfo=UTC))
+    args = [kwargs.get(name, _DEFAULTS[name]) for name in _ERROR_FIELDS]
+    assert made(lambda **_: positional(DecryptError, _ERROR_FIELDS)(*args), {}) == made(
+        DecryptError, dict(zip(_ERROR_FIELDS, args, strict=True))
+    )
+
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(DecryptError)}
+
+
+def test_positional_builder_refuses_a_required_field_left_out() -> None:
+    """Leaving out a required field (or naming one the class lacks) is refused when the builder is made."""
+    with pytest.raises(ValueError, match="required"):
+        positional(DecryptError, ("at", "peer"))
+    with pytest.raises(ValueError, match="cannot build"):
+        positional(DecryptError, ("session", "nope"))

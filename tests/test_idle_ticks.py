@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from harness.postgres import HOW_TO_RUN, fresh_schema, server_url
 from sessionmgr import (
     AlertFired,
     AlertResolved,
@@ -113,6 +114,67 @@ async def test_cleanup_keeps_watching_a_store_another_process_writes(started: St
     manager, events = await started(MockBackend(never_regenerates), store=store)
     await asyncio.sleep(MONTH + 10)
     other = SQLiteStore(path)
+    since = datetime(2026, 1, 31, tzinfo=UTC)
+    record = SessionRecord(session="bot-9", status=Status.CORRUPTED, corrupted_since=since, updated_at=since)
+    await other.apply(WriteBatch(records=[record]))
+    await other.close()
+    await asyncio.sleep(600)
+    cleaned = [(e.session, e.t) for e in events if isinstance(e, SessionCleaned)]
+    assert cleaned == [("bot-9", MONTH + 300)]
+    await manager.aclose()
+    await store.close()
+
+
+class CountingReads(SQLiteStore):
+    """An SQLite store that counts how often cleanup reads every record."""
+
+    reads = 0
+
+    async def records(self) -> list[SessionRecord]:
+        self.reads += 1
+        return await super().records()
+
+
+async def test_cleanup_reads_an_unchanged_shared_store_once(started: Starter, tmp_path: Path) -> None:
+    """Over a quiet day, cleanup looks at an SQLite store's version each tick but reads its records at most twice."""
+    store = CountingReads(tmp_path / "quiet.db")
+    manager, _ = await started(MockBackend(), store=store)
+    await asyncio.sleep(DAY)
+    assert store.reads <= 2  # the first tick, and one after our own writes that followed it; before: 288
+    await manager.aclose()
+    await store.close()
+
+
+async def test_a_lease_left_by_a_dead_process_is_taken_once_it_expires(started: Starter, tmp_path: Path) -> None:
+    """A corrupted record whose lease another process holds (and never renews) is cleaned once the lease runs out."""
+    path = tmp_path / "leased.db"
+    other = SQLiteStore(path)
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    record = SessionRecord(session="bot-9", status=Status.CORRUPTED, corrupted_since=since, updated_at=since)
+    await other.apply(WriteBatch(records=[record]))
+    assert await other.claim("bot-9", "dead-worker", since, since + timedelta(seconds=1000))
+    await other.close()
+    store = SQLiteStore(path)
+    manager, events = await started(MockBackend(never_regenerates), store=store)
+    await asyncio.sleep(DAY)
+    cleaned = [(e.session, e.t) for e in events if isinstance(e, SessionCleaned)]
+    assert cleaned == [("bot-9", 1200.0)]  # refused at 300, 600 and 900; free at the 1200 s tick
+    await manager.aclose()
+    await store.close()
+
+
+async def test_cleanup_watches_a_postgres_store_another_process_writes(started: Starter) -> None:
+    """With PostgreSQL, a session another connection marks corrupted after a quiet month is cleaned at the next tick."""
+    server = server_url()
+    if server is None:
+        pytest.skip(HOW_TO_RUN)
+    from sessionmgr.store.postgres import PostgresStore
+
+    url = fresh_schema(server)
+    store = PostgresStore(url)
+    manager, events = await started(MockBackend(never_regenerates), store=store)
+    await asyncio.sleep(MONTH + 10)
+    other = PostgresStore(url)
     since = datetime(2026, 1, 31, tzinfo=UTC)
     record = SessionRecord(session="bot-9", status=Status.CORRUPTED, corrupted_since=since, updated_at=since)
     await other.apply(WriteBatch(records=[record]))

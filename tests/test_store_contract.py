@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import stat
 from collections.abc import AsyncIterator, Callable
@@ -128,6 +129,37 @@ async def test_state_survives_reopening(make_store: Factory) -> None:
     loaded = await second.load("s1")
     assert loaded is not None and loaded.corrupted_since == T0
     await second.close()
+
+
+async def test_version_holds_still_while_nothing_is_written(store: Store) -> None:
+    """Reading changes no version; some pair of back-to-back looks is equal (a shared server may write between)."""
+    await store.apply(WriteBatch(records=[record("s1")]))
+    looks = [await store.version() for _ in range(20)]
+    await store.records()
+    await store.audit()
+    assert any(a == b for a, b in itertools.pairwise(looks))
+
+
+async def test_version_moves_with_every_write_of_this_store(store: Store) -> None:
+    """A batch applied and a lease taken through this store each change its version."""
+    before = await store.version()
+    await store.apply(WriteBatch(records=[record("s1", status=Status.CORRUPTED, corrupted_since=T0)]))
+    after_batch = await store.version()
+    assert after_batch != before
+    assert await store.claim("s1", "a", T0, T0 + timedelta(seconds=300))
+    assert await store.version() != after_batch
+
+
+async def test_version_moves_with_a_write_of_another_store_on_the_same_place(make_store: Factory) -> None:
+    """A corrupted record another instance (another process) commits changes this one's version."""
+    watcher, writer = make_store(), make_store()
+    await watcher.apply(WriteBatch(records=[record("s0")]))
+    seen = await watcher.version()
+    await writer.apply(WriteBatch(records=[record("s9", status=Status.CORRUPTED, corrupted_since=T0)]))
+    assert await watcher.version() != seen
+    assert [r.session for r in await watcher.records()] == ["s0", "s9"]
+    await writer.close()
+    await watcher.close()
 
 
 # --- SQLite specifics -------------------------------------------------------------------

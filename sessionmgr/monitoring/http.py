@@ -204,4 +204,5 @@ def monitoring(
     """
     metrics = MetricsSink(pseudonymizer=manager.pseudonymizer)
     manager.bus.subscribe(metrics)
+    metrics.store_writes(manager.journal)
     return MonitoringServer(manager, metrics, host=host, port=port, token=token, followers=followers)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Callable, Iterator
+from typing import Any, Final, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from sessionmgr.events import (
     AlertFired,
@@ -27,9 +28,41 @@ from sessionmgr.events import (
 )
 from sessionmgr.pseudonym import Pseudonymizer
 
-__all__ = ["METRIC_NAMES", "MetricsSink"]
+__all__ = ["METRIC_NAMES", "MetricsSink", "WriteBacklog"]
 
 PREFIX: Final = "sessionmgr_"
+
+
+class WriteBacklog(Protocol):
+    """What the store writer (``sessionmgr.recovery.journal.Journal``) counts, read at each scrape."""
+
+    @property
+    def queued_rows(self) -> int: ...
+    @property
+    def write_failures(self) -> int: ...
+    @property
+    def dropped_audit(self) -> int: ...
+
+
+class _BacklogCollector:
+    """Reads the store writer's counters when Prometheus scrapes: they change without any event."""
+
+    def __init__(self, backlog: WriteBacklog) -> None:
+        self._backlog = backlog
+
+    def collect(self) -> Iterator[Metric]:
+        b = self._backlog
+        yield GaugeMetricFamily(
+            f"{PREFIX}store_queued_rows", "Rows decided and not yet written to the store.", value=b.queued_rows
+        )
+        yield CounterMetricFamily(
+            f"{PREFIX}store_write_failures", "Store writes that failed (each is retried).", value=b.write_failures
+        )
+        yield CounterMetricFamily(
+            f"{PREFIX}store_dropped_audit",
+            "Audit entries dropped because the write queue was over its bound while the store failed.",
+            value=b.dropped_audit,
+        )
 
 
 class MetricsSink:
@@ -89,6 +122,13 @@ class MetricsSink:
         )
         self._unhealthy_since: dict[str, float] = {}
         self._corrupted: set[str] = set()
+        self._backlog: _BacklogCollector | None = None
+
+    def store_writes(self, backlog: WriteBacklog) -> None:
+        """Export the store writer's queued rows, failed writes and dropped audit entries (once per sink)."""
+        if self._backlog is None:
+            self._backlog = _BacklogCollector(backlog)
+            self.registry.register(self._backlog)
 
     def rejected(self, file: str, reason: str, count: int = 1) -> None:
         """Count lines of a followed file that were rejected for ``reason`` (a :func:`reason_kind`)."""
@@ -165,6 +205,7 @@ METRIC_NAMES: Final = frozenset(
         f"{PREFIX}sessions_cleaned_total", f"{PREFIX}corrupted_sessions", f"{PREFIX}session_healthy",
         f"{PREFIX}recovery_seconds", f"{PREFIX}recovery_seconds_bucket", f"{PREFIX}recovery_seconds_sum",
         f"{PREFIX}recovery_seconds_count", f"{PREFIX}alerts_active", f"{PREFIX}alerts_fired_total",
-        f"{PREFIX}lease_epoch", f"{PREFIX}rejected_lines_total",
+        f"{PREFIX}lease_epoch", f"{PREFIX}rejected_lines_total", f"{PREFIX}store_queued_rows",
+        f"{PREFIX}store_write_failures_total", f"{PREFIX}store_dropped_audit_total",
     }
 )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import timedelta
 
 from sessionmgr.backend import Backend
@@ -49,17 +50,30 @@ class Cleanup:
         self._actions = actions
         self._ledger = ledger
         self.owner = owner
+        #: the store's version at the last read of its records that left nothing behind
+        self._seen: Hashable | None = None
 
     async def run(self) -> list[str]:
-        """Clean every corrupted session not yet cleaned, then forget aged-out state; returns those cleaned."""
+        """Clean every corrupted session not yet cleaned, then forget aged-out state; returns those cleaned.
+
+        With nothing left to do here, a store whose version has not moved since
+        the last look holds no new corrupted session: its records are not read.
+        """
         await self._journal.commit()  # the store must hold our own latest decisions before we read it back
+        store = self._journal.store
+        settled = self._settled()
+        version = await store.version()  # before the read, so a write after it shows at the next look
+        if settled and version == self._seen:
+            return []
         candidates = {s.session: s for s in self._sessions if s.status is Status.CORRUPTED and not s.record.cleaned}
-        for record in await self._journal.store.records():
+        for record in await store.records():
             if record.status is Status.CORRUPTED and not record.cleaned and record.session not in candidates:
                 state = self._sessions.state(record.session)
                 state.record = record
                 candidates[record.session] = state
         cleaned = [session for session, state in sorted(candidates.items()) if await self._clean(state)]
+        # one left behind (a lease another process holds may simply expire, which writes nothing): look again
+        self._seen = version if len(cleaned) == len(candidates) else None
         self._forget_aged_out()
         return cleaned
 
@@ -71,14 +85,16 @@ class Cleanup:
         """Whether a run now could change nothing, and no later one either until something happens.
 
         Only with a store no other process writes (a :class:`MemoryStore`: it
-        lives in this process), since a shared one may gain a corrupted session
-        at any time; and only when no session is left to clean, no peer window
-        or reset to age out, and no healthy session waits to be forgotten (each
-        would be by time alone). Sessions that are down stay until re-paired,
-        which is activity.
+        lives in this process); a shared one may gain a corrupted session at any
+        time, so its ticks go on, each reading the store's records only if its
+        :meth:`~sessionmgr.store.Store.version` moved (see :meth:`run`).
         """
-        if not isinstance(self._journal.store, MemoryStore):
-            return False
+        return isinstance(self._journal.store, MemoryStore) and self._settled()
+
+    def _settled(self) -> bool:
+        """No session here is left to clean, no peer window or reset to age out, and no healthy session
+        waits to be forgotten (each would be by time alone). Sessions that are down stay until re-paired,
+        which is activity."""
         return all(
             state.status.is_down
             and (state.status is not Status.CORRUPTED or state.record.cleaned)

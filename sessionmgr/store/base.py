@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -179,6 +180,15 @@ class Store(Protocol):
         """Take the cleanup lease on ``session`` for ``owner`` until ``until``.
 
         True if it was free, expired at ``now``, or already ``owner``'s.
+        """
+
+    async def version(self) -> Hashable:
+        """A token that stays equal only while nothing is written: "has anything changed since I last looked".
+
+        If two calls return equal tokens, no write by anyone (this store, another
+        instance, another process) was committed between them; a read after a call
+        sees at least what was committed before it. Unequal tokens may be
+        conservative (a change elsewhere, or nothing cheap to tell by).
         """
 
     async def close(self) -> None: ...

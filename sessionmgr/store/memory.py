@@ -27,8 +27,11 @@ class MemoryStore:
         self._quarantine: list[QuarantineEntry] = []
         self._leases: dict[str, tuple[str, datetime]] = {}
         self._messages: dict[tuple[str, str, str], MessageRecord] = {}
+        #: writes so far (batches applied, leases taken): the store's version
+        self._writes = 0
 
     async def apply(self, batch: WriteBatch) -> None:
+        self._writes += 1
         for record in batch.records:
             self._records[record.session] = record
         self._audit.extend(batch.audit)
@@ -66,7 +69,12 @@ class MemoryStore:
         if holder is not None and holder[0] != owner and holder[1] > now:
             return False
         self._leases[session] = (owner, until)
+        self._writes += 1
         return True
+
+    async def version(self) -> int:
+        """How many writes so far: only this process can write it."""
+        return self._writes
 
     async def close(self) -> None:
         return None

@@ -308,6 +308,18 @@ class PostgresStore:
         self._held[session] = (owner, epoch)
         return True
 
+    async def version(self) -> str:
+        """The server's ``pg_current_snapshot()``: xmax (one past the latest ended transaction) and the
+        running ones, so any writing transaction that ends between two calls, in any session, changes it
+        (see docs/store.md: server-wide, so other databases' writes cause needless looks, never a miss)."""
+
+        def read(db: psycopg.Connection[tuple[Any, ...]]) -> str:
+            row = db.execute("SELECT pg_current_snapshot()::text").fetchone()
+            assert row is not None  # a scalar function always returns a row
+            return str(row[0])
+
+        return await self._run(read)
+
     async def schema_version(self) -> int:
         return await self._run(lambda db: _one(db.execute("SELECT max(version) FROM sessionmgr_schema").fetchone()))
 

@@ -125,6 +125,8 @@ class SQLiteStore:
         self.read_only = read_only
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sessionmgr-sqlite")
         self._db: sqlite3.Connection | None = None
+        #: connections opened so far: a version read on one is not comparable with one read on another
+        self._connections = 0
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -139,6 +141,7 @@ class SQLiteStore:
     def _with_connection(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._db is None:
             self._db = self._connect()
+            self._connections += 1
         return fn(self._db)
 
     def _connect(self) -> sqlite3.Connection:
@@ -329,6 +332,19 @@ class SQLiteStore:
             return True
 
         return await self._run(lambda db: self._transaction(db, take))
+
+    async def version(self) -> tuple[int, int, int]:
+        """(connection, ``PRAGMA data_version``, our connection's ``total_changes``): one cheap query.
+
+        ``data_version`` changes when another connection (another process, or another
+        store on the file) commits, but not for this connection's own commits; those
+        ``total_changes`` counts (rolled-back changes too: a needless look, never a miss).
+        """
+
+        def read(db: sqlite3.Connection) -> tuple[int, int, int]:
+            return (self._connections, db.execute("PRAGMA data_version").fetchone()[0], db.total_changes)
+
+        return await self._run(read)
 
     async def schema_version(self) -> int:
         version: int = await self._run(lambda db: db.execute("PRAGMA user_version").fetchone()[0])

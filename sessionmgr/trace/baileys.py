@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, Final
+from datetime import UTC, datetime
+from typing import Any, Final, NamedTuple
 
+from sessionmgr.categories import Category
 from sessionmgr.classify import classify, classify_texts
 from sessionmgr.events import ConnectionChanged, DecryptError, DecryptOk, Event
 from sessionmgr.trace.codec import TraceError, parse_time
@@ -32,6 +33,7 @@ _INSPECT_FIELD: Final = {name: re.compile(rf"\b{name}: '([^']*)'") for name in (
 _INSPECT_STAMP: Final = re.compile(r"\bmessageTimestamp: (\d+)")
 _DECRYPT_ERROR: Final = builder(DecryptError)
 _DECRYPT_OK: Final = builder(DecryptOk)
+_FROM_TIMESTAMP: Final = datetime.fromtimestamp
 
 
 def pino_event(
@@ -40,47 +42,108 @@ def pino_event(
     """The event one pino record tells of, or ``None`` for a log line that tells of none.
 
     ``at`` is the time when it was read elsewhere (a pino-pretty header); else the record's ``time``.
+    What a ``msg`` says and how a failure's texts classify are remembered (:func:`_says`,
+    :func:`_category`): a storm repeats a handful of each thousands of times.
     """
-    msg = str(record.get("msg", ""))
+    msg = record.get("msg", "")
+    if type(msg) is not str:
+        msg = str(msg)
     err = record.get("err") or record.get("error")
-    lowered = msg.lower()
-    session = ctx.session_of(record)
+    says = _SAYS.get(msg) or _says(msg)
+    session = ctx.session if ctx.session_field is None else ctx.session_of(record)
     if at is None:
         if "time" not in record:
-            if err is None and "decrypt" not in lowered and "connection" not in lowered:
+            if err is None and not says.decrypt and not says.connection:
                 return None
             raise TraceError("time: missing")
-        at = parse_time(record["time"])
-    if err is None and _OLD_FAILURE in lowered:
+        time = record["time"]
+        if type(time) is int and 100_000_000_000 < time < 10_000_000_000_000:  # epoch ms: parse_time's own sum
+            at = _FROM_TIMESTAMP(time / 1000, UTC)
+        else:
+            at = parse_time(time)
+    if err is None and says.old_failure:
         # older Baileys: logger.error({ params, trace }, 'failure in decrypting message')
         err = _first_line(record.get("trace")) or " ".join(str(p) for p in record.get("params") or ()) or msg
-    key = record.get("key") if isinstance(record.get("key"), dict) else {}
-    assert isinstance(key, dict)
+    key = record.get("key")
+    if type(key) is not dict:
+        key = key if isinstance(key, dict) else {}
     peer = key.get("participant") or key.get("remoteJid") or record.get("from") or record.get("jid")
-    params = record.get("params")
-    if peer is None and isinstance(params, list) and params and "@" in str(params[0]):
-        peer = params[0]  # older Baileys: params = [jid, ...]
+    if peer is None:
+        params = record.get("params")
+        if isinstance(params, list) and params and "@" in str(params[0]):
+            peer = params[0]  # older Baileys: params = [jid, ...]
     message_type = record.get("messageType") or record.get("type")
     message_type = message_type if message_type in _MESSAGE_TYPES else None
-    if err is not None or "failed to decrypt" in lowered or _OLD_FAILURE in lowered:
+    if err is not None or says.failure:
         error_text, error_type = _error_parts(err, msg)
-        category = classify_texts([error_text, error_type or "", *causes], signal_layer="decrypt" in lowered)
-        if not category.is_crypto:
+        category, is_crypto = _category(error_text, error_type, causes, says.decrypt)
+        if not is_crypto:
             return None
         return _DECRYPT_ERROR(
             session=session, at=at, peer=str(peer) if peer else None, error=error_text, error_type=error_type,
             message_type=message_type, message_id=str(key["id"]) if key.get("id") else None,
             causes=tuple(causes), category=category,
         )  # fmt: skip
-    if _DECRYPTED.search(lowered):
+    if says.decrypted:
         return _DECRYPT_OK(
             session=session, at=at, peer=str(peer) if peer else None, message_type=message_type,
             message_id=str(key["id"]) if key.get("id") else None,
         )  # fmt: skip
-    for pattern, is_open in _CONNECTION_TEXTS:
-        if pattern in lowered:
-            return ConnectionChanged(session=session, at=at, open=is_open)
+    if says.connection_open is not None:
+        return ConnectionChanged(session=session, at=at, open=says.connection_open)
     return None
+
+
+class _Says(NamedTuple):
+    """What a record's ``msg`` says, read case-insensitively."""
+
+    decrypt: bool
+    connection: bool
+    old_failure: bool
+    #: a failure even without an ``err`` field
+    failure: bool
+    decrypted: bool
+    #: the first of :data:`_CONNECTION_TEXTS` it holds: whether the connection opened; None without one
+    connection_open: bool | None
+
+
+#: Texts remembered: ``msg`` → what it says; (flag, error, type, causes) → category. Cleared when full;
+#: long texts are never kept (a hostile log cannot fill memory through them).
+_SAYS: Final[dict[str, _Says]] = {}
+_CATEGORIES: Final[dict[tuple[object, ...], tuple[Category, bool]]] = {}
+_MEMO_SIZE: Final = 4096
+_MEMO_TEXT_LIMIT: Final = 1024
+
+
+def _says(msg: str) -> _Says:
+    lowered = msg.lower()
+    says = _Says(
+        decrypt="decrypt" in lowered,
+        connection="connection" in lowered,
+        old_failure=_OLD_FAILURE in lowered,
+        failure="failed to decrypt" in lowered or _OLD_FAILURE in lowered,
+        decrypted=_DECRYPTED.search(lowered) is not None,
+        connection_open=next((is_open for pattern, is_open in _CONNECTION_TEXTS if pattern in lowered), None),
+    )
+    if len(msg) <= _MEMO_TEXT_LIMIT:
+        if len(_SAYS) >= _MEMO_SIZE:
+            _SAYS.clear()
+        _SAYS[msg] = says
+    return says
+
+
+def _category(error: str, error_type: str | None, causes: Sequence[str], signal_layer: bool) -> tuple[Category, bool]:
+    """``classify_texts([error, error_type or "", *causes], signal_layer=...)`` and whether it is a crypto failure."""
+    key = (signal_layer, error, error_type, *causes)
+    found = _CATEGORIES.get(key)
+    if found is None:
+        category = classify_texts([error, error_type or "", *causes], signal_layer=signal_layer)
+        found = (category, category.is_crypto)
+        if len(error) + sum(map(len, causes)) <= _MEMO_TEXT_LIMIT:
+            if len(_CATEGORIES) >= _MEMO_SIZE:
+                _CATEGORIES.clear()
+            _CATEGORIES[key] = found
+    return found
 
 
 def stub_event(

@@ -47,9 +47,8 @@ def parse_time(value: object) -> datetime:
     if isinstance(value, bool):
         raise TraceError(f"time: expected ISO-8601 or epoch milliseconds, got {value!r}")
     if isinstance(value, int | float):
-        seconds = value / 1000 if value > 1e11 else value  # epoch ms (pino's default) or s
-        try:  # NaN, and times beyond the years 1..9999, are not times
-            return datetime.fromtimestamp(seconds, UTC)
+        try:  # NaN, times beyond the years 1..9999, and integers too big for a float are not times
+            return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)  # epoch ms (pino's) or s
         except (ValueError, OverflowError, OSError):
             raise TraceError(f"time: not a time (epoch {value!r} is out of range)") from None
     raise TraceError(f"time: expected ISO-8601 or epoch milliseconds, got {value!r}")

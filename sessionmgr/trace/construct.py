@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from sessionmgr.events import Event
 
-__all__ = ["builder", "copier"]
+__all__ = ["builder", "copier", "positional"]
 
 E = TypeVar("E", bound=Event)
 
@@ -94,3 +94,29 @@ def copier(cls: type[E], carried: tuple[str, ...]) -> Callable[[Any, str, Any], 
     copy: Callable[[Any, str, Any], E] = namespace["copy"]
     copy.__qualname__ = f"{cls.__qualname__}.copy"
     return copy
+
+
+def positional(cls: type[E], names: tuple[str, ...]) -> Callable[..., E]:
+    """A function making ``cls(**dict(zip(names, args)))`` from positional ``args`` (the others default).
+
+    A call with keywords costs a name match per argument; a reader making an event per line
+    passes them in order. Where :func:`builder` could not stand in for the class, the class is called.
+    """
+    fields = dataclasses.fields(cls)
+    missing = [f.name for f in fields if f.default is dataclasses.MISSING and f.name not in names]
+    if missing or set(names) - {f.name for f in fields} or len(set(names)) != len(names):
+        raise ValueError(f"{cls.__name__}: cannot build from {names} (required: {missing})")
+    if not _plain(cls):
+        return lambda *args: cls(**dict(zip(names, args, strict=True)))
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = [f"def build({', '.join(names)}):", "    event = _new(_cls)"]
+    for f in fields:
+        namespace[f"_set_{f.name}"] = getattr(cls, f.name).__set__
+        if f.name not in names:
+            namespace[f"_default_{f.name}"] = f.default
+        lines.append(f"    _set_{f.name}(event, {f.name if f.name in names else f'_default_{f.name}'})")
+    lines.append("    return event")
+    exec("\n".join(lines), namespace)
+    build: Callable[..., E] = namespace["build"]
+    build.__qualname__ = f"{cls.__qualname__}.build_positional"
+    return build

@@ -20,6 +20,7 @@ from typing import Final
 from sessionmgr.events import DecryptError
 from sessionmgr.trace.canonical import read_trace
 from sessionmgr.trace.detect import DETECT_LINES, FORMATS, Format, detect_format, main_kind
+from sessionmgr.trace.fastpath import fuses, read_fused
 from sessionmgr.trace.lines import Located, NumberedLines, Parse, ReadContext, ReadError, ReadStats, open_text
 from sessionmgr.trace.logs import FORMAT_KINDS, LogReader
 from sessionmgr.trace.seed import read_seed
@@ -110,7 +111,8 @@ class Reader:
         if fmt in PARSERS:
             parsed = PARSERS[fmt](numbered, ctx)
         else:
-            parsed = LogReader(ctx, None if self.requested == "auto" or self.guessed else fmt).read(numbered)
+            logs = LogReader(ctx, None if self.requested == "auto" or self.guessed else fmt)
+            parsed = read_fused(logs, numbered) if fuses(logs) else logs.read(numbered)
         stats = self.stats
         for located in parsed:
             stats.events += 1
