@@ -158,8 +158,8 @@ class Journal:
     def _flush(self) -> None:
         self._flush_scheduled = False
         if self._batch and self._wake is not None and self._idle is not None:
-            # nothing pending, in flight, handed over or backing off: the writer waits for work (or is about to)
-            if self._eager and not (self._pending or self._in_flight or self._started or self._failing_since):
+            ahead = self._pending or self._in_flight or self._started is not None or self._failing_since is not None
+            if self._eager and not ahead:  # nothing pending, in flight, handed over or backing off: write it now
                 self._write_now()
                 return
             if self._failing_since is not None and self._pending:
