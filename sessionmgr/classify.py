@@ -193,7 +193,8 @@ def _texts_of_exception(error: BaseException) -> list[str]:
 
 def _texts_of_mapping(stub: Mapping[str, object]) -> tuple[list[str], bool]:
     params = stub.get("messageStubParameters") or stub.get("parameters") or ()
-    texts = [str(p) for p in params] if isinstance(params, Sequence) else [str(params)]
+    # a string is one text: iterating it would classify its letters (Baileys may log a lone parameter bare)
+    texts = [str(p) for p in params] if isinstance(params, Sequence) and not isinstance(params, str) else [str(params)]
     stub_type = stub.get("messageStubType")
     is_stub = isinstance(stub_type, int | str) and stub_type in _CIPHERTEXT_STUB  # a list or dict is no stub type
     for key in ("type", "name", "message", "error"):

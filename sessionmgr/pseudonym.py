@@ -50,15 +50,15 @@ class Pseudonymizer:
         if self.raw:
             return identifier
         identifier = str(identifier)  # a caller's int peer is a number all the same
-        cached = self._cache.get(identifier)
-        if cached is None:
+        digest = self._cache.get(identifier)  # the digest, not the name: one number may be a peer and a session
+        if digest is None:
             # the device suffix and server do not change who the person is
             user = identifier.split("@", 1)[0].split(":", 1)[0].lstrip("+")
             digest = hmac.new(self._key, user.encode(), hashlib.sha256).hexdigest()[:12]
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()  # identifiers come and go: memory must not grow with history
-            cached = self._cache[identifier] = f"{prefix}-{digest}"
-        return cached
+            self._cache[identifier] = digest
+        return f"{prefix}-{digest}"
 
     def peer(self, peer: str | None) -> str | None:
         return None if peer is None else self.pseudonym(peer)

@@ -39,3 +39,13 @@ def test_raw_turns_it_off() -> None:
     assert p.pseudonym("5511999990001") == "5511999990001"
     assert p.scrub("from 5511999990001") == "from 5511999990001"
     assert p.session("5511999990001") == "5511999990001"
+
+
+def test_one_number_named_as_a_peer_and_then_as_a_session_keeps_each_prefix() -> None:
+    """The cache holds the digest, so a number first seen as a peer is still ``session-…`` when it names a session."""
+    p = Pseudonymizer(b"k")
+    peer = p.pseudonym("5511987654321")
+    session = p.session("5511987654321")
+    assert peer.startswith("peer-")
+    assert session.startswith("session-")
+    assert peer.removeprefix("peer-") == session.removeprefix("session-")
