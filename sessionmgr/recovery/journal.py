@@ -10,7 +10,8 @@ from collections.abc import Callable
 from sessionmgr.clock import Clock, LoopClock
 from sessionmgr.events import Event
 from sessionmgr.pseudonym import Pseudonymizer
-from sessionmgr.store import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, Store, WriteBatch
+from sessionmgr.recovery.eager import start_eagerly
+from sessionmgr.store import AuditEntry, MemoryStore, MessageRecord, QuarantineEntry, SessionRecord, Store, WriteBatch
 from sessionmgr.store.fencing import LeaseLost
 
 __all__ = ["Journal"]
@@ -40,6 +41,11 @@ class Journal:
     audit entries are dropped, with an error in the log and in :attr:`dropped_audit`.
     :meth:`close` waits at most ``close_timeout`` seconds for a failing store,
     then logs exactly what it could not write.
+
+    A store that writes without waiting (memory) is written when a step's batch
+    is flushed if nothing is ahead of it, sparing a writer wake-up (two loop
+    iterations a step): the writer's own attempt (:meth:`_write_next`), so a
+    failure is retried the same way; a wait is finished by the writer first.
     """
 
     def __init__(
@@ -65,6 +71,8 @@ class Journal:
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._eager = isinstance(store, MemoryStore)  # writes without waiting: at once if nothing is ahead
+        self._started: asyncio.Task[None] | None = None  # an eager attempt that waits: the writer's next
         #: told when a shared store refused writes because another worker owns those sessions
         self.on_lease_lost: Callable[[LeaseLost], None] | None = None
         #: failed write attempts so far, and audit entries dropped because the bound was hit
@@ -99,6 +107,10 @@ class Journal:
         written.cancel()
         self._writer.cancel()
         await asyncio.gather(self._writer, written, deadline, return_exceptions=True)
+        if self._started is not None:  # an attempt started at once that the writer had not yet taken over
+            self._started.cancel()
+            await asyncio.gather(self._started, return_exceptions=True)
+            self._started = None
         self._writer = None
         unwritten = WriteBatch()
         for part in (*self._pending, self._batch):
@@ -126,7 +138,9 @@ class Journal:
         """Bus handler: keep audited decisions in the audit log."""
         if event.decision and event.audited:
             self._batch.audit.append(
-                AuditEntry(at=event.at, session=event.session, kind=event.kind, detail=self._detail(event))
+                AuditEntry(
+                    at=event.at, session=event.session, kind=event.kind, detail=_detail(event, self._pseudonymizer)
+                )
             )
             self._schedule_flush()
 
@@ -136,18 +150,6 @@ class Journal:
         if self._idle is not None and self._writer is not None:
             await self._idle.wait()
 
-    def _detail(self, event: Event) -> dict[str, object]:
-        detail = event.fields()
-        # whatever type a caller gave them: an int peer is a phone number too
-        if detail.get("peer") is not None:
-            detail["peer"] = self._pseudonymizer.pseudonym(str(detail["peer"]))
-        for key in ("error", "reason", "message", "message_id"):
-            value = detail.get(key)
-            if isinstance(value, str | int) and not isinstance(value, bool):
-                scrubbed = self._pseudonymizer.scrub(str(value))
-                detail[key] = value if scrubbed == str(value) else scrubbed
-        return detail
-
     def _schedule_flush(self) -> None:
         if self._writer is not None and not self._flush_scheduled:
             self._flush_scheduled = True
@@ -156,6 +158,10 @@ class Journal:
     def _flush(self) -> None:
         self._flush_scheduled = False
         if self._batch and self._wake is not None and self._idle is not None:
+            ahead = self._pending or self._in_flight or self._started is not None or self._failing_since is not None
+            if self._eager and not ahead:  # nothing pending, in flight, handed over or backing off: write it now
+                self._write_now()
+                return
             if self._failing_since is not None and self._pending:
                 self._pending[-1].extend(self._batch)  # joins the batch being retried
             else:
@@ -166,6 +172,17 @@ class Journal:
             self._wake.set()
             if not self._in_flight:  # else once the attempt in flight failed (then it is the oldest)
                 self._bound()
+
+    def _write_now(self) -> None:
+        """Write this step's batch now as the writer's attempt; what must wait (a failure's backoff too) it finishes."""
+        assert self._wake is not None and self._idle is not None
+        batch, self._batch = self._batch, WriteBatch()
+        self._started = start_eagerly(self._write_next(batch), asyncio.ensure_future)
+        if self._started is not None or self._pending:  # it waits (the store, or a failure's backoff): not idle
+            self._idle.clear()
+            self._wake.set()
+        elif not self._batch and not self._flush_scheduled:
+            self._idle.set()
 
     def _bound(self) -> None:
         """Keep the pending rows within ``max_queued_rows``: merge and coalesce, then drop the oldest
@@ -199,28 +216,37 @@ class Journal:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._started is not None:  # an attempt started at once, ahead of everything pending
+                try:
+                    await self._started
+                finally:
+                    self._started = None
             while self._pending:
                 batch = self._pending.popleft()
                 self._pending_rows -= len(batch)
-                self._in_flight = len(batch)
-                try:
-                    written = await self._attempt(batch)
-                except BaseException:  # cancelled by close(): still unwritten, as close() reports
-                    written = False
-                    raise
-                finally:
-                    self._in_flight = 0
-                    if not written:
-                        # back in front of what was decided meanwhile: one transaction for all, in decision order
-                        self._pending.appendleft(batch)
-                        self._pending_rows += len(batch)
-                        self._merge_pending()
-                if not written:
-                    self._bound()
-                    await self._clock.sleep(self._delay)
-                    self._delay = min(self._delay * 2, _MAX_BACKOFF)
+                await self._write_next(batch)
             if not self._batch and not self._flush_scheduled:
                 self._idle.set()
+
+    async def _write_next(self, batch: WriteBatch) -> None:
+        """One attempt at ``batch``; a failed one goes back in front of the queue, and the backoff is waited."""
+        self._in_flight = len(batch)
+        try:
+            written = await self._attempt(batch)
+        except BaseException:  # cancelled by close(): still unwritten, as close() reports
+            written = False
+            raise
+        finally:
+            self._in_flight = 0
+            if not written:
+                # back in front of what was decided meanwhile: one transaction for all, in decision order
+                self._pending.appendleft(batch)
+                self._pending_rows += len(batch)
+                self._merge_pending()
+        if not written:
+            self._bound()
+            await self._clock.sleep(self._delay)
+            self._delay = min(self._delay * 2, _MAX_BACKOFF)
 
     async def _attempt(self, batch: WriteBatch) -> bool:
         """Apply ``batch``; False if it failed and must be retried."""
@@ -258,6 +284,20 @@ class Journal:
         self._reminded = now
         if self._failing_since is None:
             self._failing_since = now
+
+
+def _detail(event: Event, pseudonymizer: Pseudonymizer) -> dict[str, object]:
+    """An audited decision's fields, peers pseudonymized and texts scrubbed."""
+    detail = event.fields()
+    # whatever type a caller gave them: an int peer is a phone number too
+    if detail.get("peer") is not None:
+        detail["peer"] = pseudonymizer.pseudonym(str(detail["peer"]))
+    for key in ("error", "reason", "message", "message_id"):
+        value = detail.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            scrubbed = pseudonymizer.scrub(str(value))
+            detail[key] = value if scrubbed == str(value) else scrubbed
+    return detail
 
 
 def _rows(batch: WriteBatch) -> str:
