@@ -51,7 +51,8 @@ class _ErrorsSeen(logging.Handler):
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info is not None:
+        # an exception, not a notice such as asyncio's "Task was destroyed but it is pending!" (exc_info False)
+        if record.exc_info and record.exc_info[0] is not None:
             self.records.append(record)
 
 

@@ -88,6 +88,22 @@ def test_epoch_times_inside_dumps_are_not_rewritten_as_phone_numbers(text: str) 
     assert scrubber().line(text) == text
 
 
+def test_a_wrapped_record_right_after_another_wrapped_record_is_scrubbed_whole() -> None:
+    """A record ending exactly at the wrap width glues on the next wrapped record, whose cut push name still goes."""
+    record = (
+        '{"level":50,"time":1500000000000,"key":{"remoteJid":"5511900000000@s.whatsapp.net","id":"MSG0"},'
+        '"pushName":"PUSHNAME000000","err":{"message":"No session"},"msg":"failed to decrypt message"}'
+    )
+    first = '{"level":50,"key":{"id":"MSG1"},"caption":"' + "x" * 121 + '","msg":"failed to decrypt message"}'
+    width = 100
+    lines = [first[:width], first[width:], *(record[i : i + width] for i in range(0, len(record), width))]
+    assert len(lines[1]) == width and "PUSHNAME" in lines[3] and '"pus' in lines[2]  # the layout this pins
+    out = list(Scrubber(b"k").lines(line + "\n" for line in lines))
+    assert len(out) == len(lines)
+    joined = "".join(line.rstrip("\n") for line in out)
+    assert "PUSHNAME000000" not in joined and "5511900000000" not in joined and "x" * 121 not in joined
+
+
 def test_prefixed_json_lines_lose_their_content() -> None:
     """A pm2-prefixed pino line is scrubbed as the JSON it is: the push name goes, the prefix stays."""
     out = scrubber().line('0|bot  | {"level":30,"time":1767605409100,"pushName":"Zé","text":"oi"}')

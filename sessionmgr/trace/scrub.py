@@ -224,15 +224,16 @@ class Scrubber:
     def _wrapped(self, pieces: list[str]) -> Iterator[str]:
         """A hard-wrapped record glued, scrubbed as one, and cut again at its width into as many lines.
 
-        The record is the longest run of pieces that parses (a line glued on after it is scrubbed on
-        its own); pieces that never make a record are scrubbed as one text all the same, so a value
+        The record is the longest run of pieces that parses (the lines glued on after it are read
+        again as lines, since they may begin another wrapped record); pieces that never make a record are scrubbed as one text all the same, so a value
         the terminal cut in two loses both halves.
         """
         start = pieces[0].find("{")
         for end in range(len(pieces), 1, -1):
             if _record("".join(pieces[:end])[start:]) is not None:
                 yield from self._recut(self.line("".join(pieces[:end])), pieces[:end])
-                yield from (self.line(piece) + "\n" for piece in pieces[end:])
+                # what follows the record may be the start of another wrapped one: read it as fresh lines
+                yield from self.lines(pieces[end:])
                 return
         yield from self._recut(self.line("".join(pieces)), pieces)
 
