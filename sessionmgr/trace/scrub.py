@@ -225,8 +225,9 @@ class Scrubber:
         """A hard-wrapped record glued, scrubbed as one, and cut again at its width into as many lines.
 
         The record is the longest run of pieces that parses (the lines glued on after it are read
-        again as lines, since they may begin another wrapped record); pieces that never make a record are scrubbed as one text all the same, so a value
-        the terminal cut in two loses both halves.
+        again as lines, since they may begin another wrapped record); pieces that never make a
+        record are scrubbed as one text all the same, so a value the terminal cut in two loses
+        both halves.
         """
         start = pieces[0].find("{")
         for end in range(len(pieces), 1, -1):
