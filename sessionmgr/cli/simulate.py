@@ -177,7 +177,7 @@ def simulate(
     if not quiet:
         show(summary(report, compare=without), err=json_out == "-")
         if rows:
-            click.echo(baseline_table(rows), err=json_out == "-")
+            click.echo("\n" + baseline_table(rows), err=json_out == "-")  # a blank line after "what to do now"
 
 
 #: The comparison table's columns: (row key, header).
