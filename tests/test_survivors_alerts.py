@@ -9,8 +9,7 @@ import asyncio
 
 import pytest
 
-from sessionmgr import AlertFired, AlertResolved, Category, DecryptError, DecryptOk, Event, EventBus, Policy
-from sessionmgr.clock import LoopClock
+from sessionmgr import AlertFired, AlertResolved, Category, DecryptError, DecryptOk, Policy
 from sessionmgr.events import (
     ConnectionChanged,
     HealthChecked,
@@ -24,26 +23,14 @@ from sessionmgr.recovery.alerts import (
     MASS_CORRUPTION,
     MESSAGES_LOST,
     REGENERATION_FAILED,
-    AlertEvaluator,
 )
-from sessionmgr.recovery.publish import Publisher
-from sessionmgr.recovery.tasks import TaskSupervisor
+from tests.test_alerts import Rig as AlertRig
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.virtual_time]
 
 
-class Rig:
-    """An evaluator on a bus and the running loop's clock, recording every alert event it publishes."""
-
-    def __init__(self, policy: Policy) -> None:
-        self.clock = LoopClock()
-        self.bus = EventBus()
-        self.tasks = TaskSupervisor(self.clock)
-        self.alerts = AlertEvaluator(policy, self.clock, Publisher(self.clock, self.bus), self.tasks)
-        self.bus.subscribe(self.alerts.handle)
-        self.out: list[Event] = []
-        self.bus.subscribe(self.out.append)
-        self.emit = Publisher(self.clock, self.bus)
+class Rig(AlertRig):
+    """test_alerts' evaluator on a bus, with the views these tests read: fired, resolved, active, a check."""
 
     def fired(self) -> list[tuple[str, str, float, str, float]]:
         """(rule, session, value, message, t) of every AlertFired so far."""
