@@ -38,15 +38,13 @@ import psycopg
 
 from sessionmgr.store.base import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, Status, WriteBatch
 from sessionmgr.store.fencing import LeaseLost, StoreError
-from sessionmgr.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION
+from sessionmgr.store.postgres_schema import SCHEMA_VERSION, one, prepare
 
 __all__ = ["SCHEMA_VERSION", "LeaseLost", "PostgresStore", "StoreError"]
 
 T = TypeVar("T")
 _Held = dict[str, tuple[str, int]]  # session -> (owner, epoch)
 
-#: pg_advisory_xact_lock key that serialises migrations across workers ("sessmgr" in ASCII)
-_MIGRATION_LOCK: Final = 0x73657373_6D677200
 _RECORD_COLUMNS: Final = (
     "session", "status", "corrupted_since", "last_error", "last_error_at", "errors", "regenerations",
     "regeneration_failures", "cleaned", "updated_at",
@@ -128,10 +126,7 @@ class PostgresStore:
             raise StoreError(f"{redact(self.url)}: cannot connect: {' '.join(str(exc).split())}") from exc
         db.execute("SET TIME ZONE 'UTC'")
         try:
-            if self.read_only:
-                self._check_read_only(db)
-            else:
-                self._migrate(db)
+            prepare(db, redact(self.url), read_only=self.read_only)
         except psycopg.Error as exc:  # e.g. no right to create tables: say where and what, not a traceback
             db.close()
             raise StoreError(f"{redact(self.url)}: cannot prepare the schema: {' '.join(str(exc).split())}") from exc
@@ -139,36 +134,6 @@ class PostgresStore:
             db.close()
             raise
         return db
-
-    def _check_read_only(self, db: psycopg.Connection[tuple[Any, ...]]) -> None:
-        """Make this session read only and refuse a database that holds no sessionmgr schema (none is created)."""
-        db.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        if not _one(db.execute("SELECT (to_regclass('sessionmgr_schema') IS NOT NULL)::int").fetchone()):
-            raise StoreError(f"{redact(self.url)}: no sessionmgr schema here (nothing was created)")
-        version = _one(db.execute("SELECT coalesce(max(version), 0) FROM sessionmgr_schema").fetchone())
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{redact(self.url)}: schema version {version} is newer than this sessionmgr understands "
-                f"({SCHEMA_VERSION}); upgrade sessionmgr"
-            )
-
-    def _migrate(self, db: psycopg.Connection[tuple[Any, ...]]) -> None:
-        with db.transaction():
-            db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS sessionmgr_schema ("
-                "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-            )
-            version = _one(db.execute("SELECT coalesce(max(version), 0) FROM sessionmgr_schema").fetchone())
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{redact(self.url)}: schema version {version} is newer than this sessionmgr understands "
-                    f"({SCHEMA_VERSION}); upgrade sessionmgr"
-                )
-            for index in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[index]:
-                    db.execute(statement)
-                db.execute("INSERT INTO sessionmgr_schema (version) VALUES (%s)", (index + 1,))
 
     # --- the store interface --------------------------------------------------------------
 
@@ -321,7 +286,7 @@ class PostgresStore:
         return await self._run(read)
 
     async def schema_version(self) -> int:
-        return await self._run(lambda db: _one(db.execute("SELECT max(version) FROM sessionmgr_schema").fetchone()))
+        return await self._run(lambda db: one(db.execute("SELECT max(version) FROM sessionmgr_schema").fetchone()))
 
     async def close(self) -> None:
         def shut(db: psycopg.Connection[tuple[Any, ...]]) -> None:
@@ -399,11 +364,6 @@ def _latest(batch: WriteBatch) -> datetime | None:
     times += [r.updated_at for r in batch.records if r.updated_at is not None]
     times += [m.closed_at or m.last_failed_at for m in batch.messages]
     return max(times, default=None)
-
-
-def _one(row: tuple[Any, ...] | None) -> int:
-    assert row is not None  # aggregates always return a row
-    return int(row[0])
 
 
 def _record_row(r: SessionRecord) -> tuple[Any, ...]:

@@ -2,14 +2,22 @@
 
 Never edit one, add one. The same tables as SQLite (sessions, audit, quarantine,
 leases), plus what several workers on one database need: a fencing epoch on
-each lease and one row per alert firing.
+each lease and one row per alert firing. :func:`prepare` applies them when a
+store connects (or, read only, checks a schema is there and creates nothing).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+import psycopg
+
+from sessionmgr.store.sqlite import StoreError, refuse_newer
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "one", "prepare"]
+
+#: pg_advisory_xact_lock key that serialises migrations across workers ("sessmgr" in ASCII)
+_MIGRATION_LOCK: Final = 0x73657373_6D677200
 
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     (  # 0 -> 1: sessions, audit log, quarantine, fenced leases, alert firings
@@ -74,3 +82,35 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+
+def prepare(db: psycopg.Connection[tuple[Any, ...]], where: str, *, read_only: bool) -> None:
+    """Migrate the schema to this version; ``read_only``: make the session read only and check a schema is there."""
+    if read_only:
+        db.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        if not one(db.execute("SELECT (to_regclass('sessionmgr_schema') IS NOT NULL)::int").fetchone()):
+            raise StoreError(f"{where}: no sessionmgr schema here (nothing was created)")
+        _version(db, where)
+        return
+    with db.transaction():
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS sessionmgr_schema ("
+            "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        for index in range(_version(db, where), SCHEMA_VERSION):
+            for statement in MIGRATIONS[index]:
+                db.execute(statement)
+            db.execute("INSERT INTO sessionmgr_schema (version) VALUES (%s)", (index + 1,))
+
+
+def _version(db: psycopg.Connection[tuple[Any, ...]], where: str) -> int:
+    version = one(db.execute("SELECT coalesce(max(version), 0) FROM sessionmgr_schema").fetchone())
+    refuse_newer(where, version, SCHEMA_VERSION)
+    return version
+
+
+def one(row: tuple[Any, ...] | None) -> int:
+    """An aggregate's single value."""
+    assert row is not None  # aggregates always return a row
+    return int(row[0])

@@ -102,6 +102,13 @@ class StoreError(RuntimeError):
     """The database cannot be used: newer than this code, or not a sessionmgr store."""
 
 
+def refuse_newer(where: object, version: int, understood: int) -> None:
+    """Refuse a schema a later sessionmgr wrote (every store, read-only or migrating, asks the same)."""
+    if version > understood:
+        message = f"schema version {version} is newer than this sessionmgr understands ({understood})"
+        raise StoreError(f"{where}: {message}; upgrade sessionmgr")
+
+
 def _ts(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -192,11 +199,7 @@ class SQLiteStore:
             raise StoreError(
                 f"{self.path}: a SQLite database of another application (tables {shown}), not a sessionmgr store"
             )
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: schema version {version} is newer than this sessionmgr understands "
-                f"({SCHEMA_VERSION}); upgrade sessionmgr"
-            )
+        refuse_newer(self.path, version, SCHEMA_VERSION)
         if self.read_only and version == 0:
             raise StoreError(f"{self.path}: an empty database, not a sessionmgr store yet")
 
@@ -220,11 +223,7 @@ class SQLiteStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path}: schema version {version} is newer than this sessionmgr understands "
-                    f"({SCHEMA_VERSION}); upgrade sessionmgr"
-                )
+            refuse_newer(self.path, version, SCHEMA_VERSION)  # again under the lock: a newer one may have migrated
             for index in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[index]:
                     db.execute(statement)
