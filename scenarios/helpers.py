@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from harness.faults import FaultPlan
@@ -37,3 +39,11 @@ def first_unhealthy_instant(events: Iterable[Event], session: str, policy: Polic
         if weight >= policy.unhealthy_threshold:
             return error.t
     return None
+
+
+async def until(condition: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+    """Wait (in real time: real files, real threads) until ``condition()`` holds; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)  # poll, bounded by the deadline

@@ -7,24 +7,17 @@ import asyncio
 import gzip
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
 
+from scenarios.helpers import until
 from scenarios.test_watch import FAILED_LINE
 from sessionmgr.monitoring.http import MonitoringServer, health_document
 from sessionmgr.monitoring.watch import watch
 
 pytestmark = pytest.mark.asyncio
-
-
-async def _until(condition: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)  # real files, real threads: poll, bounded by the deadline
 
 
 def metric(server: MonitoringServer, prefix: str) -> float:
@@ -43,17 +36,17 @@ async def test_bad_lines_truncation_and_an_unreadable_path_under_watch(tmp_path:
     servers: list[MonitoringServer] = []
     task = asyncio.create_task(watch([log], port=0, poll=0.01, stop=stop, on_ready=servers.append))
     try:
-        await _until(lambda: servers, "the server to listen")
+        await until(lambda: servers, "the server to listen")
         server = servers[0]
         errors = 'sessionmgr_errors_total{category="session_mismatch",session="bot-9"}'
         with log.open("a") as handle:
             handle.write("{not json\n" + FAILED_LINE.format(ms=ms, n=100) + "\n")
-        await _until(lambda: metric(server, errors) == 1, "the failure after the bad line")
+        await until(lambda: metric(server, errors) == 1, "the failure after the bad line")
         rejected = 'sessionmgr_rejected_lines_total{file="' + str(log) + '",reason="not valid JSON"}'
-        await _until(lambda: metric(server, rejected) == 1, "the bad line counted")
+        await until(lambda: metric(server, rejected) == 1, "the bad line counted")
         # truncated and refilled past its old size before the follower looks again
         log.write_text("".join(FAILED_LINE.format(ms=ms + 1, n=200 + n) + "\n" for n in range(80)))
-        await _until(lambda: metric(server, errors) == 81, "all 80 lines of the refilled file")
+        await until(lambda: metric(server, errors) == 81, "all 80 lines of the refilled file")
         document = health_document(server.manager, server.followers)
         assert document["followers"][0]["truncations"] == 1 and document["followers"][0]["reason"] is None
         log.rename(tmp_path / "bot-9.log.1")
@@ -62,7 +55,7 @@ async def test_bad_lines_truncation_and_an_unreadable_path_under_watch(tmp_path:
         def reasons() -> list[str]:
             return list(health_document(server.manager, server.followers)["reasons"])
 
-        await _until(lambda: any("cannot read" in r for r in reasons()), "/health to name the file")
+        await until(lambda: any("cannot read" in r for r in reasons()), "/health to name the file")
         assert f"{log}: cannot read: OSError: not a regular file" in reasons()
         assert health_document(server.manager, server.followers)["followers"][0]["status"] == "degraded"
     finally:
@@ -80,11 +73,11 @@ async def test_a_fifo_and_a_damaged_gz_among_the_matches_do_not_stop_the_others(
     servers: list[MonitoringServer] = []
     task = asyncio.create_task(watch([tmp_path / "bot-*.log"], port=0, poll=0.01, stop=stop, on_ready=servers.append))
     try:
-        await _until(lambda: servers, "the server to listen")
+        await until(lambda: servers, "the server to listen")
         server = servers[0]
         with good.open("a") as handle:
             handle.write(FAILED_LINE.format(ms=int(time.time() * 1000), n=7) + "\n")
-        await _until(lambda: server.manager.sessions() == ["bot-3"], "the good file's line")
+        await until(lambda: server.manager.sessions() == ["bot-3"], "the good file's line")
         reasons = health_document(server.manager, server.followers)["reasons"]
         assert f"{tmp_path / 'bot-2.log'}: cannot read: OSError: not a regular file" in reasons
     finally:
