@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sessionmgr.distinct import DistinctCount
 from sessionmgr.events import (
     MESSAGE_OUTCOMES,
     ActionFailed,
@@ -53,7 +54,8 @@ class SessionStats:
     decrypt_ok: int = 0
     errors: int = 0
     by_category: Counter[str] = field(default_factory=Counter)
-    peers_with_errors: set[str] = field(default_factory=set)
+    #: distinct peers with errors: exact up to distinct.EXACT_LIMIT, then an estimate (memory stays bounded)
+    peers_with_errors: DistinctCount = field(default_factory=DistinctCount)
     resends: int = 0
     peer_resets: int = 0
     retries: int = 0
@@ -85,6 +87,7 @@ class SessionStats:
             "errors": self.errors,
             "by_category": dict(sorted(self.by_category.items())),
             "peers_with_errors": len(self.peers_with_errors),
+            **({"peers_with_errors_estimated": True} if self.peers_with_errors.estimated else {}),
             "resends": self.resends,
             "peer_resets": self.peer_resets,
             "retries": self.retries,
@@ -123,7 +126,7 @@ class SessionStats:
         self.messages.update(other.messages)
         self.time_to_resolve += other.time_to_resolve
         self.by_category.update(other.by_category)
-        self.peers_with_errors |= other.peers_with_errors
+        self.peers_with_errors.update(other.peers_with_errors)
         self.recovery_times += other.recovery_times
 
 

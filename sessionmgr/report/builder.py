@@ -60,6 +60,7 @@ def build_report(
             "errors": s.errors,
             "by_category": dict(sorted(s.by_category.items())),
             "peers_with_errors": len(s.peers_with_errors),
+            **({"peers_with_errors_estimated": True} if s.peers_with_errors.estimated else {}),
             "unhealthy_transitions": s.unhealthy_transitions,
             "regenerations": s.regenerations,
             "regeneration_failures": s.regeneration_failures,
