@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -79,6 +79,22 @@ class AlertEvaluator:
         handler = self._HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
+
+    def handle_batch(self, events: Sequence[Event]) -> None:
+        """:meth:`handle` each of ``events``; a success (most of a trace) only adds to its attempt window."""
+        attempts, order, dirty, span = self._attempts, self._order, self._dirty, to_ns(self.policy.window)
+        for event in events:
+            if type(event) is not DecryptOk:
+                self.handle(event)
+                continue
+            session = event.session
+            window = attempts.get(session)
+            if window is None:
+                window = attempts[session] = HealthWindow(span)
+                order[session] = self._made
+                self._made += 1
+            window.add(round(event.t * 1_000_000_000))  # to_ns, inlined
+            dirty.add(session)
 
     # --- rules -------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from sessionmgr.bus import EventBus
@@ -39,7 +39,7 @@ class TaskSupervisor:
         #: when the last activity happened (clock nanoseconds)
         self._active_at = 0
         if bus is not None:
-            bus.subscribe(self.notice)
+            bus.subscribe(self.notice, batch=self.notice_batch)
 
     def action(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run an action that :meth:`drain` waits for."""
@@ -76,6 +76,19 @@ class TaskSupervisor:
         self._active_at = max(self._active_at, to_ns(event.t))
         for wake in self._idle:
             wake.set()
+
+    def notice_batch(self, events: Sequence[Event]) -> None:
+        """:meth:`notice` each of ``events``: the latest activity is what counts."""
+        latest = max((event.t for event in events if not isinstance(event, _ROUTINE)), default=None)
+        if latest is not None:
+            self._active_at = max(self._active_at, to_ns(latest))
+            for wake in self._idle:
+                wake.set()
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a periodic job sleeps until activity (the next event wakes it)."""
+        return bool(self._idle)
 
     async def drain(self) -> None:
         """Wait until no action is in flight (actions may start more actions)."""
