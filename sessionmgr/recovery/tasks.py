@@ -35,7 +35,10 @@ class TaskSupervisor:
         self._timers: set[asyncio.Task[Any]] = set()
         self._periodic: list[asyncio.Task[None]] = []
         #: wake-ups of the periodic jobs now waiting for activity
-        self._idle: set[asyncio.Event] = set()
+        # A dict, not a set: woken in the order they slept. A set's order follows the Events'
+        # addresses, so jobs due at one instant (health and cleanup at 1200 s) ran in an order
+        # that changed from run to run, and a replay's health counts with it.
+        self._idle: dict[asyncio.Event, None] = {}
         #: when the last activity happened (clock nanoseconds)
         self._active_at = 0
         if bus is not None:
@@ -142,8 +145,8 @@ class TaskSupervisor:
 
     async def _until_activity(self) -> None:
         wake = asyncio.Event()
-        self._idle.add(wake)
+        self._idle[wake] = None
         try:
             await wake.wait()
         finally:
-            self._idle.discard(wake)
+            self._idle.pop(wake, None)
