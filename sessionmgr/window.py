@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 
 __all__ = ["HealthWindow"]
@@ -49,6 +50,18 @@ class HealthWindow:
             self._events.append((t, weight))
             self._total += weight
         self._evict(t)
+
+    def add_many(self, times: list[int]) -> None:
+        """:meth:`add` an event of weight 1 at each of ``times`` (a count's window): the same, at once."""
+        if not times:
+            return
+        events = self._events
+        if (events and times[0] < events[-1][0]) or times != sorted(times):
+            raise ValueError("events must come in time order")
+        # whole numbers: the total is exact whatever the order of the additions
+        events.extend(zip(times, itertools.repeat(1.0)))
+        self._total += len(times)
+        self._evict(times[-1])
 
     def weight(self, t: int) -> float:
         """The weighted count of events in ``(t - span, t]``; ``t`` is now or later."""

@@ -90,3 +90,39 @@ def test_zero_weight_is_not_kept() -> None:
     for i in range(100):
         window.add(i, 0.0)
     assert len(window) == 0 and window.weight(100) == 0
+
+
+@given(
+    st.lists(st.integers(0, 2_000), max_size=30),
+    st.lists(st.integers(0, 2_000), min_size=1, max_size=30),
+    st.integers(1, 500),
+)
+def test_add_many_is_add_of_each(before: list[int], batch: list[int], span: int) -> None:
+    """Adding a count's instants at once leaves the window as adding each in turn: weight, count, ends."""
+    before, batch = sorted(before), sorted(batch)
+    batch = [t + (before[-1] if before else 0) for t in batch]
+    one, many = HealthWindow(span), HealthWindow(span)
+    for t in before:
+        one.add(t)
+        many.add(t)
+    for t in batch:
+        one.add(t)
+    many.add_many(batch)
+    now = batch[-1]
+    assert (one.weight(now), one.count(now), one.first, one.last) == (
+        many.weight(now),
+        many.count(now),
+        many.first,
+        many.last,
+    )
+    assert one.drops_below(1, now) == many.drops_below(1, now)
+
+
+def test_add_many_refuses_instants_out_of_order() -> None:
+    """Out of order, within the batch or before what the window holds, is an error, as for add."""
+    window = HealthWindow(10)
+    window.add(5)
+    with pytest.raises(ValueError, match="time order"):
+        window.add_many([4, 6])
+    with pytest.raises(ValueError, match="time order"):
+        window.add_many([6, 5])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -79,6 +79,31 @@ class AlertEvaluator:
         handler = self._HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
+
+    def handle_batch(self, events: Sequence[Event]) -> None:
+        """:meth:`handle` each of ``events``; successes (most of a trace) go to their attempt windows at once."""
+        pending: dict[str, list[int]] = {}  # per session, the instants of successes not yet added
+        attempts, order, span = self._attempts, self._order, to_ns(self.policy.window)
+        for event in events:
+            if type(event) is not DecryptOk:
+                self._add_attempts(pending)
+                self.handle(event)
+                continue
+            times = pending.get(session := event.session)
+            if times is None:
+                times = pending[session] = []
+                if session not in attempts:  # windows are made in the order sessions are first seen
+                    attempts[session] = HealthWindow(span)
+                    order[session] = self._made
+                    self._made += 1
+            times.append(round(event.t * 1_000_000_000))  # to_ns, inlined
+        self._add_attempts(pending)
+
+    def _add_attempts(self, pending: dict[str, list[int]]) -> None:
+        for session, times in pending.items():
+            self._attempts[session].add_many(times)
+            self._dirty.add(session)
+        pending.clear()
 
     # --- rules -------------------------------------------------------------------
 
