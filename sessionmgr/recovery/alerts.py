@@ -24,7 +24,7 @@ from sessionmgr.events import (
 from sessionmgr.policy import Policy
 from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.tasks import TaskSupervisor
-from sessionmgr.window import HealthWindow
+from sessionmgr.window import CountWindow
 
 __all__ = ["ALERT_RULES", "ActiveAlert", "AlertEvaluator"]
 
@@ -63,9 +63,9 @@ class AlertEvaluator:
         self._tasks = tasks
         self.active: dict[tuple[str, str], ActiveAlert] = {}
         self._corrupted: dict[str, float] = {}
-        self._attempts: dict[str, HealthWindow] = {}
-        self._errors: dict[str, HealthWindow] = {}
-        self._lost: dict[str, HealthWindow] = {}
+        self._attempts: dict[str, CountWindow] = {}
+        self._errors: dict[str, CountWindow] = {}
+        self._lost: dict[str, CountWindow] = {}
         # The error-rate rule is judged at each sweep only for sessions whose counts can have
         # changed since the last: traffic since (dirty) or an entry due to leave the window
         # (_expiry). For the rest the verdict and its fire/resolve would repeat themselves.
@@ -93,7 +93,7 @@ class AlertEvaluator:
             if times is None:
                 times = pending[session] = []
                 if session not in attempts:  # windows are made in the order sessions are first seen
-                    attempts[session] = HealthWindow(span)
+                    attempts[session] = CountWindow(span)
                     order[session] = self._made
                     self._made += 1
             times.append(round(event.t * 1_000_000_000))  # to_ns, inlined
@@ -101,7 +101,10 @@ class AlertEvaluator:
 
     def _add_attempts(self, pending: dict[str, list[int]]) -> None:
         for session, times in pending.items():
-            self._attempts[session].add_many(times)
+            if len(times) == 1:  # the common case between two failures: no list work
+                self._attempts[session].add(times[0])
+            else:
+                self._attempts[session].add_many(times)
             self._dirty.add(session)
         pending.clear()
 
@@ -155,7 +158,7 @@ class AlertEvaluator:
         session = event.session
         window = self._attempts.get(session)
         if window is None:
-            window = self._attempts[session] = HealthWindow(to_ns(self.policy.window))
+            window = self._attempts[session] = CountWindow(to_ns(self.policy.window))
             self._order[session] = self._made
             self._made += 1
         now = to_ns(event.t)
@@ -165,7 +168,7 @@ class AlertEvaluator:
         if isinstance(event, DecryptError) and self.policy.weight(event.category) > 0:
             errors = self._errors.get(session)
             if errors is None:
-                errors = self._errors[session] = HealthWindow(to_ns(self.policy.window))
+                errors = self._errors[session] = CountWindow(to_ns(self.policy.window))
             errors.add(now)
 
     def _on_outcome(self, event: Event) -> None:
@@ -175,7 +178,7 @@ class AlertEvaluator:
             return
         window = self._lost.get(event.session)
         if window is None:
-            window = self._lost[event.session] = HealthWindow(to_ns(self.policy.alert_messages_lost_window))
+            window = self._lost[event.session] = CountWindow(to_ns(self.policy.alert_messages_lost_window))
         now = to_ns(event.t)
         window.add(now)
         count = window.count(now)
@@ -221,7 +224,7 @@ class AlertEvaluator:
         dirty.clear()
         return due
 
-    def _watch_expiry(self, session: str, attempts: HealthWindow, errors: HealthWindow | None) -> None:
+    def _watch_expiry(self, session: str, attempts: CountWindow, errors: CountWindow | None) -> None:
         """Judge ``session`` again when its oldest entry leaves a window, even with no traffic meanwhile."""
         first = attempts.first
         if errors is not None and errors.first is not None and (first is None or errors.first < first):
