@@ -127,16 +127,6 @@ class CountWindow:
         times.append(t)
         self._evict(t)
 
-    def add_many(self, instants: list[int]) -> None:
-        """:meth:`add` each of ``instants``, at once."""
-        if not instants:
-            return
-        times = self._times
-        if (times and instants[0] < times[-1]) or instants != sorted(instants):
-            raise ValueError("events must come in time order")
-        times.extend(instants)
-        self._evict(instants[-1])
-
     def count(self, t: int) -> int:
         """How many events are in the window at ``t``; ``t`` is now or later."""
         self._evict(t)

@@ -96,12 +96,9 @@ def test_zero_weight_is_not_kept() -> None:
     st.lists(st.integers(0, 2_000), max_size=30),
     st.lists(st.integers(0, 2_000), min_size=1, max_size=30),
     st.integers(1, 500),
-    st.booleans(),
 )
-def test_a_count_window_is_a_health_window_of_unit_weights(
-    before: list[int], batch: list[int], span: int, at_once: bool
-) -> None:
-    """Adding one by one or at once, it counts, starts and ends as a HealthWindow whose every weight is 1."""
+def test_a_count_window_is_a_health_window_of_unit_weights(before: list[int], batch: list[int], span: int) -> None:
+    """It counts, starts and ends as a HealthWindow whose every weight is 1."""
     before, batch = sorted(before), sorted(batch)
     batch = [t + (before[-1] if before else 0) for t in batch]
     health, count = HealthWindow(span), CountWindow(span)
@@ -110,25 +107,17 @@ def test_a_count_window_is_a_health_window_of_unit_weights(
         count.add(t)
     for t in batch:
         health.add(t)
-    if at_once:
-        count.add_many(batch)
-    else:
-        for t in batch:
-            count.add(t)
+        count.add(t)
     assert (len(health), health.first, health.last) == (len(count), count.first, count.last)
     for t in (batch[-1], batch[-1] + span // 2, batch[-1] + span):
         assert health.count(t) == count.count(t) == health.weight(t)
 
 
 def test_a_count_window_refuses_instants_out_of_order() -> None:
-    """Out of order, within a batch or before what the window holds, is an error, as for a HealthWindow."""
+    """Out of order is an error, as for a HealthWindow."""
     window = CountWindow(10)
     window.add(5)
     with pytest.raises(ValueError, match="time order"):
         window.add(4)
-    with pytest.raises(ValueError, match="time order"):
-        window.add_many([4, 6])
-    with pytest.raises(ValueError, match="time order"):
-        window.add_many([6, 5])
     with pytest.raises(ValueError, match="span must be > 0"):
         CountWindow(0)

@@ -81,32 +81,19 @@ class AlertEvaluator:
             handler(self, event)
 
     def handle_batch(self, events: Sequence[Event]) -> None:
-        """:meth:`handle` each of ``events``; successes (most of a trace) go to their attempt windows at once."""
-        pending: dict[str, list[int]] = {}  # per session, the instants of successes not yet added
-        attempts, order, span = self._attempts, self._order, to_ns(self.policy.window)
+        """:meth:`handle` each of ``events``; a success (most of a trace) only adds to its attempt window."""
+        attempts, order, dirty, span = self._attempts, self._order, self._dirty, to_ns(self.policy.window)
         for event in events:
             if type(event) is not DecryptOk:
-                self._add_attempts(pending)
                 self.handle(event)
                 continue
-            times = pending.get(session := event.session)
-            if times is None:
-                times = pending[session] = []
-                if session not in attempts:  # windows are made in the order sessions are first seen
-                    attempts[session] = CountWindow(span)
-                    order[session] = self._made
-                    self._made += 1
-            times.append(round(event.t * 1_000_000_000))  # to_ns, inlined
-        self._add_attempts(pending)
-
-    def _add_attempts(self, pending: dict[str, list[int]]) -> None:
-        for session, times in pending.items():
-            if len(times) == 1:  # the common case between two failures: no list work
-                self._attempts[session].add(times[0])
-            else:
-                self._attempts[session].add_many(times)
-            self._dirty.add(session)
-        pending.clear()
+            window = attempts.get(session := event.session)
+            if window is None:
+                window = attempts[session] = CountWindow(span)
+                order[session] = self._made
+                self._made += 1
+            window.add(round(event.t * 1_000_000_000))  # to_ns, inlined
+            dirty.add(session)
 
     # --- rules -------------------------------------------------------------------
 
