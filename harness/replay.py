@@ -184,12 +184,13 @@ async def replay(
             count += 1
             if progress is not None and count % 10_000 == 0:
                 progress(count)
-            delay = target - loop.time()
-            if batches and (delay <= 0 or (skip is not None and skip(target))) and batch.offer(event):
+            # at its instant now (or past it: a line out of order) with nothing to run before it
+            at_target = skip(target) if skip is not None else target <= loop.time()
+            if at_target and batches and batch.offer(event):
                 continue  # ours alone: stamped in place, not copied
             batch.flush()
-            if delay > 0 and not (skip is not None and skip(target)):
-                await asyncio.sleep(delay)
+            if not at_target:
+                await asyncio.sleep(target - loop.time())
             manager.observe_nowait(event, handed_over=True)  # ours alone: stamped in place, not copied
         batch.flush()
         await asyncio.sleep(policy.window if tail is None else tail)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionmgr.window import HealthWindow
+from sessionmgr.window import CountWindow, HealthWindow
 
 SPAN = 300_000_000_000  # 300 s in ns
 MS = 1_000_000
@@ -97,32 +97,27 @@ def test_zero_weight_is_not_kept() -> None:
     st.lists(st.integers(0, 2_000), min_size=1, max_size=30),
     st.integers(1, 500),
 )
-def test_add_many_is_add_of_each(before: list[int], batch: list[int], span: int) -> None:
-    """Adding a count's instants at once leaves the window as adding each in turn: weight, count, ends."""
+def test_a_count_window_is_a_health_window_of_unit_weights(before: list[int], batch: list[int], span: int) -> None:
+    """It counts, starts and ends as a HealthWindow whose every weight is 1."""
     before, batch = sorted(before), sorted(batch)
     batch = [t + (before[-1] if before else 0) for t in batch]
-    one, many = HealthWindow(span), HealthWindow(span)
+    health, count = HealthWindow(span), CountWindow(span)
     for t in before:
-        one.add(t)
-        many.add(t)
+        health.add(t)
+        count.add(t)
     for t in batch:
-        one.add(t)
-    many.add_many(batch)
-    now = batch[-1]
-    assert (one.weight(now), one.count(now), one.first, one.last) == (
-        many.weight(now),
-        many.count(now),
-        many.first,
-        many.last,
-    )
-    assert one.drops_below(1, now) == many.drops_below(1, now)
+        health.add(t)
+        count.add(t)
+    assert (len(health), health.first, health.last) == (len(count), count.first, count.last)
+    for t in (batch[-1], batch[-1] + span // 2, batch[-1] + span):
+        assert health.count(t) == count.count(t) == health.weight(t)
 
 
-def test_add_many_refuses_instants_out_of_order() -> None:
-    """Out of order, within the batch or before what the window holds, is an error, as for add."""
-    window = HealthWindow(10)
+def test_a_count_window_refuses_instants_out_of_order() -> None:
+    """Out of order is an error, as for a HealthWindow."""
+    window = CountWindow(10)
     window.add(5)
     with pytest.raises(ValueError, match="time order"):
-        window.add_many([4, 6])
-    with pytest.raises(ValueError, match="time order"):
-        window.add_many([6, 5])
+        window.add(4)
+    with pytest.raises(ValueError, match="span must be > 0"):
+        CountWindow(0)

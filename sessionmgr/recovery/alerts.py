@@ -24,7 +24,7 @@ from sessionmgr.events import (
 from sessionmgr.policy import Policy
 from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.tasks import TaskSupervisor
-from sessionmgr.window import HealthWindow
+from sessionmgr.window import CountWindow
 
 __all__ = ["ALERT_RULES", "ActiveAlert", "AlertEvaluator"]
 
@@ -63,9 +63,9 @@ class AlertEvaluator:
         self._tasks = tasks
         self.active: dict[tuple[str, str], ActiveAlert] = {}
         self._corrupted: dict[str, float] = {}
-        self._attempts: dict[str, HealthWindow] = {}
-        self._errors: dict[str, HealthWindow] = {}
-        self._lost: dict[str, HealthWindow] = {}
+        self._attempts: dict[str, CountWindow] = {}
+        self._errors: dict[str, CountWindow] = {}
+        self._lost: dict[str, CountWindow] = {}
         # The error-rate rule is judged at each sweep only for sessions whose counts can have
         # changed since the last: traffic since (dirty) or an entry due to leave the window
         # (_expiry). For the rest the verdict and its fire/resolve would repeat themselves.
@@ -81,29 +81,19 @@ class AlertEvaluator:
             handler(self, event)
 
     def handle_batch(self, events: Sequence[Event]) -> None:
-        """:meth:`handle` each of ``events``; successes (most of a trace) go to their attempt windows at once."""
-        pending: dict[str, list[int]] = {}  # per session, the instants of successes not yet added
-        attempts, order, span = self._attempts, self._order, to_ns(self.policy.window)
+        """:meth:`handle` each of ``events``; a success (most of a trace) only adds to its attempt window."""
+        attempts, order, dirty, span = self._attempts, self._order, self._dirty, to_ns(self.policy.window)
         for event in events:
             if type(event) is not DecryptOk:
-                self._add_attempts(pending)
                 self.handle(event)
                 continue
-            times = pending.get(session := event.session)
-            if times is None:
-                times = pending[session] = []
-                if session not in attempts:  # windows are made in the order sessions are first seen
-                    attempts[session] = HealthWindow(span)
-                    order[session] = self._made
-                    self._made += 1
-            times.append(round(event.t * 1_000_000_000))  # to_ns, inlined
-        self._add_attempts(pending)
-
-    def _add_attempts(self, pending: dict[str, list[int]]) -> None:
-        for session, times in pending.items():
-            self._attempts[session].add_many(times)
-            self._dirty.add(session)
-        pending.clear()
+            window = attempts.get(session := event.session)
+            if window is None:
+                window = attempts[session] = CountWindow(span)
+                order[session] = self._made
+                self._made += 1
+            window.add(round(event.t * 1_000_000_000))  # to_ns, inlined
+            dirty.add(session)
 
     # --- rules -------------------------------------------------------------------
 
@@ -155,7 +145,7 @@ class AlertEvaluator:
         session = event.session
         window = self._attempts.get(session)
         if window is None:
-            window = self._attempts[session] = HealthWindow(to_ns(self.policy.window))
+            window = self._attempts[session] = CountWindow(to_ns(self.policy.window))
             self._order[session] = self._made
             self._made += 1
         now = to_ns(event.t)
@@ -165,7 +155,7 @@ class AlertEvaluator:
         if isinstance(event, DecryptError) and self.policy.weight(event.category) > 0:
             errors = self._errors.get(session)
             if errors is None:
-                errors = self._errors[session] = HealthWindow(to_ns(self.policy.window))
+                errors = self._errors[session] = CountWindow(to_ns(self.policy.window))
             errors.add(now)
 
     def _on_outcome(self, event: Event) -> None:
@@ -175,7 +165,7 @@ class AlertEvaluator:
             return
         window = self._lost.get(event.session)
         if window is None:
-            window = self._lost[event.session] = HealthWindow(to_ns(self.policy.alert_messages_lost_window))
+            window = self._lost[event.session] = CountWindow(to_ns(self.policy.alert_messages_lost_window))
         now = to_ns(event.t)
         window.add(now)
         count = window.count(now)
@@ -221,7 +211,7 @@ class AlertEvaluator:
         dirty.clear()
         return due
 
-    def _watch_expiry(self, session: str, attempts: HealthWindow, errors: HealthWindow | None) -> None:
+    def _watch_expiry(self, session: str, attempts: CountWindow, errors: CountWindow | None) -> None:
         """Judge ``session`` again when its oldest entry leaves a window, even with no traffic meanwhile."""
         first = attempts.first
         if errors is not None and errors.first is not None and (first is None or errors.first < first):
