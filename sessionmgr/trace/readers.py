@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from sessionmgr.events import DecryptError
+from sessionmgr.trace import tracepath
 from sessionmgr.trace.canonical import read_trace
 from sessionmgr.trace.detect import DETECT_LINES, FORMATS, Format, detect_format, main_kind
 from sessionmgr.trace.fastpath import fuses, read_fused
@@ -107,7 +108,20 @@ class Reader:
         fmt = detect_format(head) if self.requested == "auto" else self.requested
         self.stats.format = fmt
         ctx = ReadContext(self.path, self.session, self.stats, self.session_field, self.strict)
-        numbered = self._numbered(itertools.chain(head, handle))
+        lines = itertools.chain(head, handle)
+        if fmt == "trace" and tracepath.FUSED:
+            # numbering, reading and counting in one loop: the same as the general path, line for line
+            yield from tracepath.read_counted(lines, ctx, self._head, self)
+            self._account_damage()
+        else:
+            yield from self._counted(fmt, ctx, self._numbered(lines))
+        if fmt not in PARSERS:
+            self.stats.format = main_kind(self.stats.kinds) or (fmt if self.requested != "auto" else "unknown")
+        if self.requested != "auto" and not self.guessed:
+            self.stats.hint = self._hint()
+
+    def _counted(self, fmt: Format, ctx: ReadContext, numbered: NumberedLines) -> Iterator[Located]:
+        """The format's parser's events, counted."""
         if fmt in PARSERS:
             parsed = PARSERS[fmt](numbered, ctx)
         else:
@@ -119,10 +133,6 @@ class Reader:
             if isinstance(located.event, DecryptError):
                 stats.failures += 1
             yield located
-        if fmt not in PARSERS:
-            self.stats.format = main_kind(self.stats.kinds) or (fmt if self.requested != "auto" else "unknown")
-        if self.requested != "auto" and not self.guessed:
-            self.stats.hint = self._hint()
 
     def _hint(self) -> str | None:
         """The format that would fit, when the one asked for rejected what the file mostly is."""
@@ -157,8 +167,11 @@ class Reader:
             stats.lines = number  # kept current: a parser's rejection or a follower may read it mid-file
             self.bytes_read += len(line)
             yield number, line.rstrip("\r\n")
+        self._account_damage()
+
+    def _account_damage(self) -> None:
+        """Count a compressed input's unreadable rest as one rejected line, after the last one read."""
         if self.damaged is not None:
-            # the unreadable rest counts as one rejected line, after the last one read
             at = self.stats.lines + 1
             self.stats.lines = at
             self.damaged = f"compressed data {self.damaged} after line {at - 1}: the rest is unreadable"
