@@ -9,10 +9,8 @@ opens the input, picks the parser and counts what it yields.
 
 from __future__ import annotations
 
-import gzip
 import heapq
 import itertools
-import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
@@ -22,7 +20,7 @@ from sessionmgr.trace import tracepath
 from sessionmgr.trace.canonical import read_trace
 from sessionmgr.trace.detect import DETECT_LINES, FORMATS, Format, detect_format, main_kind
 from sessionmgr.trace.fastpath import fuses, read_fused
-from sessionmgr.trace.lines import Located, NumberedLines, Parse, ReadContext, ReadError, ReadStats, open_text
+from sessionmgr.trace.lines import DAMAGE, Located, NumberedLines, Parse, ReadContext, ReadError, ReadStats, open_text
 from sessionmgr.trace.logs import FORMAT_KINDS, LogReader
 from sessionmgr.trace.seed import read_seed
 
@@ -97,26 +95,42 @@ class Reader:
             yield from self._read(handle)
 
     def _read(self, handle: Iterator[str]) -> Iterator[Located]:
-        handle = self._undamaged(handle)
+        """The events (a trace's fused loop is returned as it is: one generator less per line)."""
         head: list[str] = []
         # only a guess needs the first lines up front; a live stream must not wait for them
         if self.requested == "auto":
-            for line in handle:
-                head.append(line)
-                if len(head) >= DETECT_LINES:
-                    break
+            try:
+                for line in handle:
+                    head.append(line)
+                    if len(head) >= DETECT_LINES:
+                        break
+            except DAMAGE as exc:
+                self.damaged_by(exc)
+        rest = handle if self.damaged is None else iter(())
         fmt = detect_format(head) if self.requested == "auto" else self.requested
         self.stats.format = fmt
         ctx = ReadContext(self.path, self.session, self.stats, self.session_field, self.strict)
-        lines = itertools.chain(head, handle)
         if fmt == "trace" and tracepath.FUSED:
-            # numbering, reading and counting in one loop: the same as the general path, line for line
-            yield from tracepath.read_counted(lines, ctx, self._head, self)
-            self._account_damage()
-        else:
-            yield from self._counted(fmt, ctx, self._numbered(lines))
+            # numbering, reading and counting in one loop, which notes the damage itself
+            return tracepath.read_counted(itertools.chain(head, rest), ctx, self._head, self)
+        return self._general(fmt, ctx, self._numbered(itertools.chain(head, self._undamaged(rest))))
+
+    def _general(self, fmt: Format, ctx: ReadContext, numbered: NumberedLines) -> Iterator[Located]:
+        yield from self._counted(fmt, ctx, numbered)
         if fmt not in PARSERS:
             self.stats.format = main_kind(self.stats.kinds) or (fmt if self.requested != "auto" else "unknown")
+        self._hint_if_asked()
+
+    def damaged_by(self, exc: BaseException) -> None:
+        """Note why the input stopped early (one of :data:`lines.DAMAGE`)."""
+        self.damaged = "cut short" if isinstance(exc, EOFError) else "corrupt"
+
+    def finish(self) -> None:
+        """After a trace's last line: its damage accounted for, the hint given."""
+        self._account_damage()
+        self._hint_if_asked()
+
+    def _hint_if_asked(self) -> None:
         if self.requested != "auto" and not self.guessed:
             self.stats.hint = self._hint()
 
@@ -156,8 +170,8 @@ class Reader:
         """The lines up to where a compressed input is cut short or corrupt (noted for :meth:`_numbered`)."""
         try:
             yield from lines
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            self.damaged = "cut short" if isinstance(exc, EOFError) else "corrupt"
+        except DAMAGE as exc:
+            self.damaged_by(exc)
 
     def _numbered(self, lines: Iterator[str]) -> NumberedLines:
         stats, head = self.stats, self._head
@@ -189,5 +203,5 @@ def _readable(lines: Iterator[str]) -> Iterator[str]:
     """The lines before a compressed input's damage (a second look; :class:`Reader` reports the damage)."""
     try:
         yield from lines
-    except (EOFError, zlib.error, gzip.BadGzipFile):
+    except DAMAGE:
         return

@@ -28,7 +28,7 @@ from sessionmgr.trace.canonical import TraceLines
 from sessionmgr.trace.codec import TraceError, check_offset, parse_time
 from sessionmgr.trace.detect import DETECT_LINES
 from sessionmgr.trace.fieldtypes import MAX_OFFSET
-from sessionmgr.trace.lines import Located, ReadContext
+from sessionmgr.trace.lines import DAMAGE, Located, ReadContext
 
 __all__ = ["FUSED", "Tally", "read_counted"]
 
@@ -42,72 +42,95 @@ _MAX_TIME_CHARS: Final = 64
 
 
 class Tally(Protocol):
-    """Where the reader keeps the count of what it read (the progress bar reads it mid-file)."""
+    """The reader's side of the loop: its running count, and what it does with damage and at the end."""
 
+    #: characters read so far (the progress bar reads it mid-file)
     bytes_read: int
+
+    def damaged_by(self, exc: BaseException) -> None:
+        """A compressed input is cut short or corrupt here (``exc`` is one of :data:`lines.DAMAGE`)."""
+
+    def finish(self) -> None:
+        """The last line was read."""
 
 
 def read_counted(lines: Iterator[str], ctx: ReadContext, head: list[str], tally: Tally) -> Iterator[Located]:
     """The trace's events from its raw lines (line endings on), counted as ``Reader`` counts them.
 
-    Stands for ``Reader._numbered`` (numbering, ``head`` gets the first lines, ``stats.lines``
-    and ``tally.bytes_read`` kept current), then ``canonical.read_trace``, then the reader's
-    count of events and failures, for every line.
+    Stands for ``Reader._undamaged`` and ``_numbered`` (the lines up to any damage,
+    numbered; ``head`` gets the first lines, ``stats.lines`` and ``tally.bytes_read`` kept
+    current), then ``canonical.read_trace``, then the reader's count of events and failures.
     """
     decode = typed.DECODE  # None without msgspec: every line is the generic path's
     general = TraceLines(ctx)
     stats, path = ctx.stats, ctx.path
     makers = typed.MAKERS
+    new = object.__new__
+    header_seen = False  # general.header_seen, as of the last line it read
     number = 0
-    for raw in lines:
-        number += 1
-        if number <= DETECT_LINES:
-            head.append(raw)
-        stats.lines = number  # kept current: a rejection, a follower or the progress bar may read it mid-file
-        tally.bytes_read += len(raw)
-        text = raw.rstrip("\r\n")
-        if decode is not None and general.header_seen and text[:1] == "{":
-            try:  # typed.decode_line, inline
-                line = decode(text)
-            except (ValueError, RecursionError):  # msgspec's errors, UnicodeEncodeError, depth: the generic path's
-                line = None
-            if line is not None:
-                t = line.t
-                if type(t) is str and t[-1:] == "Z" and len(t) <= _MAX_TIME_CHARS:  # _time's first case, inline
-                    try:
-                        at: datetime | None = _FROM_ISO(t)
-                    except ValueError:
+    try:
+        for raw in lines:
+            number += 1
+            if number <= DETECT_LINES:
+                head.append(raw)
+            stats.lines = number  # kept current: a rejection, a follower or the progress bar may read it mid-file
+            tally.bytes_read += len(raw)
+            text = raw.rstrip("\r\n")
+            if header_seen and text and text[0] == "{" and decode is not None:
+                try:  # typed.decode_line, inline
+                    line = decode(text)
+                except (ValueError, RecursionError):  # msgspec's errors, UnicodeEncodeError, depth: the generic path's
+                    line = None
+                if line is not None:
+                    t = line.t
+                    # _time's first case, inline: one "Z", at the end
+                    if type(t) is str and t.find("Z") == len(t) - 1 and len(t) <= _MAX_TIME_CHARS:
+                        try:
+                            at: datetime | None = _FROM_ISO(t)
+                        except ValueError:
+                            at = _time(t)
+                    else:
                         at = _time(t)
-                else:
-                    at = _time(t)
-                offset = line.offset
-                if at is not None and (
-                    offset is None
-                    or (type(offset) is float and -MAX_OFFSET <= offset <= MAX_OFFSET)  # (NaN is not)
-                    or _offset_ok(offset)
-                ):
-                    make, failure = makers[type(line)]
-                    stats.events += 1
-                    if failure:
-                        stats.failures += 1
-                    yield Located(make(line, line.session, at), path, number, offset)
-                    continue
-        located = general.read(number, text)
-        if located is not None:
-            stats.events += 1
-            if isinstance(located.event, DecryptError):
-                stats.failures += 1
-            yield located
+                    offset = line.offset
+                    if at is not None and (
+                        offset is None
+                        or (type(offset) is float and -MAX_OFFSET <= offset <= MAX_OFFSET)  # (NaN is not)
+                        or _offset_ok(offset)
+                    ):
+                        make, failure = makers[type(line)]
+                        stats.events += 1
+                        if failure:
+                            stats.failures += 1
+                        # Located(event, path, number, offset), without a call to its __init__
+                        located = new(Located)
+                        located.event = make(line, line.session, at)
+                        located.source = path
+                        located.line = number
+                        located.offset = offset
+                        located.untimed = False
+                        yield located
+                        continue
+            general_located = general.read(number, text)
+            header_seen = general.header_seen
+            if general_located is not None:
+                stats.events += 1
+                if isinstance(general_located.event, DecryptError):
+                    stats.failures += 1
+                yield general_located
+    except DAMAGE as exc:  # (from the lines: the loop itself reads no file)
+        tally.damaged_by(exc)
+    tally.finish()
 
 
 def _time(value: str | float) -> datetime | None:
     """``parse_time(value)``, or ``None`` where it raises.
 
-    A time ending in ``Z`` goes to ``fromisoformat`` as it is: where that reads it, it reads the
-    ``Z`` (which must end the text, be the only one and follow a whole time) as UTC, exactly as
-    ``parse_time`` reads it written ``+00:00``; where it does not, ``parse_time`` decides.
+    A time whose one ``Z`` ends it goes to ``fromisoformat`` as it is: where that reads it, it
+    reads the ``Z`` as UTC, exactly as ``parse_time`` reads it written ``+00:00`` (a ``Z``
+    elsewhere may be read as the date's separator, which ``parse_time`` refuses); where it
+    does not, ``parse_time`` decides.
     """
-    if type(value) is str and value[-1:] == "Z" and len(value) <= _MAX_TIME_CHARS:
+    if type(value) is str and value.find("Z") == len(value) - 1 and len(value) <= _MAX_TIME_CHARS:
         try:
             return _FROM_ISO(value)
         except ValueError:
