@@ -96,6 +96,19 @@ class TimeGuard:
         lo: datetime | None = None
         hi: datetime | None = None
         for read in items:
+            # The common line, inline: nothing read ahead, timed, within half a span of the last line
+            # let through (lo and hi are set only with a span, and then `latest` is too): let through.
+            if not ahead and not read.untimed and lo is not None and hi is not None and latest is not None:
+                at = read.event.at
+                if lo <= at <= hi:
+                    previous = at
+                    recent.append(at)
+                    if at < latest:
+                        self.out_of_order[reader.path] += 1
+                    else:
+                        latest = at
+                    yield read
+                    continue
             ahead.append(read)
             while ahead:
                 item = ahead.popleft()
