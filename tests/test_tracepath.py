@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sessionmgr.trace import tracepath, typed
-from sessionmgr.trace.lines import ReadError
+from sessionmgr.trace.canonical import TraceLines
+from sessionmgr.trace.lines import Located, ReadError
 from sessionmgr.trace.readers import Reader
 from tests.test_trace_decode_fast import _records
 
@@ -125,9 +126,14 @@ def test_the_fused_loop_takes_the_usual_lines() -> None:
     """A trace's usual lines are read by the fused loop, not handed to the generic decoder (the fast path is on)."""
     calls: list[int] = []
     reader = Reader("t.trace.jsonl", lines=[HEADER, OK, GOOD], format="trace")
+    read_line = TraceLines.read
+
+    def counted(self: TraceLines, number: int, text: str) -> Located | None:
+        calls.append(number)
+        return read_line(self, number, text)
+
     with pytest.MonkeyPatch.context() as patch:
-        read_line = tracepath.TraceLines.read
-        patch.setattr(tracepath.TraceLines, "read", lambda self, n, text: calls.append(n) or read_line(self, n, text))
+        patch.setattr(TraceLines, "read", counted)
         located = list(reader)
     assert calls == [1]  # the header only
     assert [item.line for item in located] == [2, 3] and located[1].offset == 12.5
