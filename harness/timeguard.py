@@ -69,7 +69,10 @@ class TimeGuard:
 
     def merged(self, readers: Iterable[Reader]) -> Iterator[Located]:
         """The files' events, each file judged on its own, merged by time (as ``readers.merge`` does)."""
-        return heapq.merge(*(self.judged(r) for r in readers), key=lambda located: located.event.at)
+        judged = [self.judged(r) for r in readers]
+        if len(judged) == 1:  # what heapq.merge yields of one stream, without its hop per event
+            return judged[0]
+        return heapq.merge(*judged, key=lambda located: located.event.at)
 
     def judged(self, reader: Reader) -> Iterator[Located]:
         """One file's events without the far-off lines (moved to its rejected lines), out-of-order ones counted."""
