@@ -115,12 +115,6 @@ class Reader:
             return tracepath.read_counted(itertools.chain(head, rest), ctx, self._head, self)
         return self._general(fmt, ctx, self._numbered(itertools.chain(head, self._undamaged(rest))))
 
-    def _general(self, fmt: Format, ctx: ReadContext, numbered: NumberedLines) -> Iterator[Located]:
-        yield from self._counted(fmt, ctx, numbered)
-        if fmt not in PARSERS:
-            self.stats.format = main_kind(self.stats.kinds) or (fmt if self.requested != "auto" else "unknown")
-        self._hint_if_asked()
-
     def damaged_by(self, exc: BaseException) -> None:
         """Note why the input stopped early (one of :data:`lines.DAMAGE`)."""
         self.damaged = "cut short" if isinstance(exc, EOFError) else "corrupt"
@@ -134,8 +128,8 @@ class Reader:
         if self.requested != "auto" and not self.guessed:
             self.stats.hint = self._hint()
 
-    def _counted(self, fmt: Format, ctx: ReadContext, numbered: NumberedLines) -> Iterator[Located]:
-        """The format's parser's events, counted."""
+    def _general(self, fmt: Format, ctx: ReadContext, numbered: NumberedLines) -> Iterator[Located]:
+        """The format's parser's events, counted; then the format named (a log's) and the hint given."""
         if fmt in PARSERS:
             parsed = PARSERS[fmt](numbered, ctx)
         else:
@@ -147,6 +141,9 @@ class Reader:
             if isinstance(located.event, DecryptError):
                 stats.failures += 1
             yield located
+        if fmt not in PARSERS:
+            self.stats.format = main_kind(self.stats.kinds) or (fmt if self.requested != "auto" else "unknown")
+        self._hint_if_asked()
 
     def _hint(self) -> str | None:
         """The format that would fit, when the one asked for rejected what the file mostly is."""
