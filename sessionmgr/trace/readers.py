@@ -113,7 +113,7 @@ class Reader:
         if fmt == "trace" and tracepath.FUSED:
             # numbering, reading and counting in one loop, which notes the damage itself
             return tracepath.read_counted(itertools.chain(head, rest), ctx, self._head, self)
-        return self._general(fmt, ctx, self._numbered(itertools.chain(head, self._undamaged(rest))))
+        return self._general(fmt, ctx, self._numbered(itertools.chain(head, rest)))
 
     def damaged_by(self, exc: BaseException) -> None:
         """Note why the input stopped early (one of :data:`lines.DAMAGE`)."""
@@ -163,21 +163,18 @@ class Reader:
             return None
         return f"--format {self.requested} rejected {stats.rejected_count} lines; it looks like --format {fit}"
 
-    def _undamaged(self, lines: Iterator[str]) -> Iterator[str]:
-        """The lines up to where a compressed input is cut short or corrupt (noted for :meth:`_numbered`)."""
-        try:
-            yield from lines
-        except DAMAGE as exc:
-            self.damaged_by(exc)
-
     def _numbered(self, lines: Iterator[str]) -> NumberedLines:
+        """The lines numbered, up to where a compressed input is cut short or corrupt (then counted as rejected)."""
         stats, head = self.stats, self._head
-        for number, line in enumerate(lines, 1):
-            if number <= DETECT_LINES:
-                head.append(line)
-            stats.lines = number  # kept current: a parser's rejection or a follower may read it mid-file
-            self.bytes_read += len(line)
-            yield number, line.rstrip("\r\n")
+        try:
+            for number, line in enumerate(lines, 1):
+                if number <= DETECT_LINES:
+                    head.append(line)
+                stats.lines = number  # kept current: a parser's rejection or a follower may read it mid-file
+                self.bytes_read += len(line)
+                yield number, line.rstrip("\r\n")
+        except DAMAGE as exc:  # (from the lines: nothing else here raises these)
+            self.damaged_by(exc)
         self._account_damage()
 
     def _account_damage(self) -> None:

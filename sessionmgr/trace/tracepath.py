@@ -57,7 +57,7 @@ class Tally(Protocol):
 def read_counted(lines: Iterator[str], ctx: ReadContext, head: list[str], tally: Tally) -> Iterator[Located]:
     """The trace's events from its raw lines (line endings on), counted as ``Reader`` counts them.
 
-    Stands for ``Reader._undamaged`` and ``_numbered`` (the lines up to any damage,
+    Stands for ``Reader._numbered`` (the lines up to any damage,
     numbered; ``head`` gets the first lines, ``stats.lines`` and ``tally.bytes_read`` kept
     current), then ``canonical.read_trace``, then the reader's count of events and failures.
     """
