@@ -1,6 +1,7 @@
 """Streaming readers for captured logs: one :class:`Reader` per input, whatever its format.
 
-The whole-file formats live in a module each (``canonical``, ``seed``); operators'
+The whole-file formats live in a module each (``canonical``, ``seed``; a canonical
+trace is read by ``tracepath``'s fused loop, ``canonical`` for the lines it leaves); operators'
 logs, however they mix, are read line by line by ``logs`` (with ``baileys``,
 ``pretty``, ``golang``, ``libsignal_console`` and ``prefixes`` for the kinds of line);
 the guess is made in ``detect``; the line accounting in ``lines``. This module

@@ -1,9 +1,9 @@
 """One fused loop for a canonical trace's lines: numbering, typed decoding, the event and its count, inline.
 
-Read by the general path, a trace line passes through four generators (the file's
-lines, their numbering, ``canonical.read_trace``, the reader's count) and, on the
-typed path, ``typed.decode_line`` and ``codec.parse_time``: some ten Python calls
-for a line msgspec decodes in one. This loop does the same, inline, for the line a
+Read by the general path, a trace line passes through three generators (the
+numbering, ``canonical.read_trace``, the reader's count) and, on the typed path,
+``typed.decode_line`` and ``codec.parse_time``: some ten Python calls for a line
+msgspec decodes in one. This loop does the same, inline, for the line a
 trace is made of: an event line after the header that typed decoding reads, whose
 time is ISO-8601 in UTC (``…Z``, as every trace writes it) or any time ``parse_time``
 reads, and whose offset is absent or a plain in-range number. Every other line (the
