@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sessionmgr.clock import LoopClock
+from sessionmgr.events import ResendRequested
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.recovery.journal import Journal
 from sessionmgr.store import MemoryStore, SessionRecord, WriteBatch
@@ -134,3 +135,41 @@ async def test_an_eager_write_that_fails_is_retried_after_the_backoff_with_later
     assert store.transactions[-1] == ["d"]
     await journal.close()
     assert journal.queued_rows == 0
+
+
+class CountingPseudonymizer(Pseudonymizer):
+    """Counts the pseudonyms it makes: one per audit entry made for a decision with a peer."""
+
+    made = 0
+
+    def pseudonym(self, identifier: str, prefix: str = "peer") -> str:
+        self.made += 1
+        return super().pseudonym(identifier, prefix)
+
+
+class OwnApply(MemoryStore):
+    """A memory store with an apply of its own (as a test twin has): the journal makes its audit entries at once."""
+
+    async def apply(self, batch: WriteBatch) -> None:
+        await super().apply(batch)
+
+
+async def test_a_memory_store_makes_audit_entries_only_when_read_and_only_those_it_keeps() -> None:
+    """Five decisions into a memory store keeping two: no entry is made until read, then the two kept, equal to
+    the entries made at once for a store with its own apply."""
+    stores: list[MemoryStore] = [MemoryStore(max_audit=2), OwnApply(max_audit=2)]
+    pseudonymizers = [CountingPseudonymizer(b"k"), CountingPseudonymizer(b"k")]
+    for store, pseudonymizer in zip(stores, pseudonymizers, strict=True):
+        journal = Journal(store, pseudonymizer)
+        journal.start()
+        for i in range(5):
+            journal.audit(ResendRequested(session="s", peer=f"4915100000{i:02d}@s.whatsapp.net", message_id=f"m{i}"))
+            await asyncio.sleep(0)
+        await journal.commit()
+        await journal.close()
+    assert [p.made for p in pseudonymizers] == [0, 5]
+    lazy, eager = [await store.audit() for store in stores]
+    assert [e.detail["message_id"] for e in lazy] == ["m3", "m4"]
+    assert lazy == eager
+    assert pseudonymizers[0].made == 2
+    assert await stores[0].audit("s") == lazy and pseudonymizers[0].made == 2  # made once, kept made

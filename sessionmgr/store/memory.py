@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sessionmgr.store.base import AuditEntry, MessageRecord, QuarantineEntry, SessionRecord, WriteBatch
 
 __all__ = ["MemoryStore"]
+
+#: An audit entry to be made when read: what it is made from, and how.
+_Deferred = tuple[Any, Callable[[Any], AuditEntry]]
 
 
 class MemoryStore:
@@ -18,12 +23,17 @@ class MemoryStore:
     ``keep_closed_messages=False`` forgets a message's row once it has its
     outcome: for a process nobody restores from (a replay), whose memory would
     otherwise grow with every message it ever saw.
+
+    :meth:`apply_now` writes a batch without a coroutine, and lets audit
+    entries be made only when read: a bounded log keeps the last ``max_audit``
+    of a replay's hundreds of thousands, and each made is a dict, a pseudonym
+    and a regex pass (a tenth of a storm replay's time).
     """
 
     def __init__(self, *, max_audit: int | None = 100_000, keep_closed_messages: bool = True) -> None:
         self._keep_closed = keep_closed_messages
         self._records: dict[str, SessionRecord] = {}
-        self._audit: deque[AuditEntry] = deque(maxlen=max_audit)
+        self._audit: deque[AuditEntry | _Deferred] = deque(maxlen=max_audit)
         self._quarantine: list[QuarantineEntry] = []
         self._leases: dict[str, tuple[str, datetime]] = {}
         self._messages: dict[tuple[str, str, str], MessageRecord] = {}
@@ -31,10 +41,20 @@ class MemoryStore:
         self._writes = 0
 
     async def apply(self, batch: WriteBatch) -> None:
+        self.apply_now(batch)
+
+    def apply_now(
+        self, batch: WriteBatch, audit_later: Sequence[Any] = (), make: Callable[[Any], AuditEntry] | None = None
+    ) -> None:
+        """:meth:`apply` at once, plus audit entries ``make(item)`` for each of ``audit_later``, after
+        ``batch.audit``, made when first read (``make`` must give the same entry whenever it is called)."""
         self._writes += 1
         for record in batch.records:
             self._records[record.session] = record
         self._audit.extend(batch.audit)
+        if audit_later:
+            assert make is not None
+            self._audit.extend([(item, make) for item in audit_later])
         self._quarantine.extend(batch.quarantine)
         for message in batch.messages:
             stored = self._messages.get(message.key)
@@ -51,7 +71,16 @@ class MemoryStore:
         return sorted(self._records.values(), key=lambda r: r.session)
 
     async def audit(self, session: str | None = None) -> list[AuditEntry]:
-        return [e for e in self._audit if session is None or e.session == session]
+        return [e for e in self._made() if session is None or e.session == session]
+
+    def _made(self) -> deque[AuditEntry]:
+        """The audit log with every deferred entry made, once (kept made for the next read)."""
+        audit = self._audit
+        if not all(isinstance(entry, AuditEntry) for entry in audit):
+            made = [entry if isinstance(entry, AuditEntry) else entry[1](entry[0]) for entry in audit]
+            audit.clear()
+            audit.extend(made)
+        return audit  # type: ignore[return-value]  # every entry is made now
 
     async def quarantined(self, session: str | None = None) -> list[QuarantineEntry]:
         return [e for e in self._quarantine if session is None or e.session == session]
