@@ -174,7 +174,7 @@ class Journal:
         """Hand what was decided so far to the store (after :meth:`take_flush`)."""
         self._flush_scheduled = False
         if self._direct is not None and self._idle is not None:
-            if self._batch or self._later:
+            if self._later or self._batch:
                 batch, self._batch, later, self._later = self._batch, WriteBatch(), self._later, []
                 self._direct.apply_now(batch, later, self._entry)
             return

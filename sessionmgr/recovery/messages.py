@@ -66,6 +66,8 @@ class OpenMessage:
     peer: str
     first_t: float
     last_t: float
+    #: ``record.key``, which no later row of it changes
+    key: Key
     #: a retry receipt for it is in flight: a redelivery meanwhile is a duplicate
     asking: bool = False
     #: only the phone can help (the server had no payload)
@@ -148,7 +150,7 @@ class MessageLedger:
             record = MessageRecord(
                 session=key[0], peer=key[1], message_id=key[2], first_failed_at=event.at, last_failed_at=event.at
             )
-            entry = OpenMessage(record, event.peer, event.t, event.t, phone_only=phone_only)
+            entry = OpenMessage(record, event.peer, event.t, event.t, key, phone_only=phone_only)
             self._open[key] = entry
             self._by_id[(key[0], key[2])] = key
         else:
@@ -194,7 +196,7 @@ class MessageLedger:
     # --- outcomes ---------------------------------------------------------------------
 
     def is_open(self, entry: OpenMessage) -> bool:
-        return self._open.get(entry.record.key) is entry
+        return self._open.get(entry.key) is entry
 
     def resolve(self, session: str, peer: str | None, message_id: str, outcome: str) -> bool:
         """A message came through (from the sender or the phone); ``True`` if it was open."""
@@ -212,7 +214,7 @@ class MessageLedger:
 
     def close(self, entry: OpenMessage, outcome: str, *, t: float | None = None) -> None:
         """End ``entry`` with ``outcome`` at monotonic ``t`` (now if not given): once, and only once."""
-        key = entry.record.key
+        key = entry.key
         if self._open.get(key) is not entry:
             return
         now = self._clock.monotonic() if t is None else t
@@ -269,7 +271,7 @@ class MessageLedger:
         for row in rows:
             if row.outcome is None:
                 first, last = mono(row.first_failed_at), mono(row.last_failed_at)
-                entry = OpenMessage(row, row.peer, first, last)
+                entry = OpenMessage(row, row.peer, first, last, row.key)
                 self._open[row.key] = entry
                 self._by_id[(row.session, row.message_id)] = row.key
                 self._arm(max(last + self._ttl, now_t), row.key)

@@ -51,18 +51,22 @@ class MemoryStore:
         self._writes += 1
         for record in batch.records:
             self._records[record.session] = record
-        self._audit.extend(batch.audit)
+        if batch.audit:
+            self._audit.extend(batch.audit)
         if audit_later:
             assert make is not None
             self._audit.extend([(item, make) for item in audit_later])
-        self._quarantine.extend(batch.quarantine)
+        if batch.quarantine:
+            self._quarantine.extend(batch.quarantine)
+        messages = self._messages
         for message in batch.messages:
-            stored = self._messages.get(message.key)
+            key = (message.session, message.peer, message.message_id)  # MessageRecord.key, without the call
+            stored = messages.get(key)
             if stored is None or stored.outcome is None:  # an outcome is final
                 if message.outcome is None or self._keep_closed:
-                    self._messages[message.key] = message
+                    messages[key] = message
                 elif stored is not None:
-                    del self._messages[message.key]
+                    del messages[key]
 
     async def load(self, session: str) -> SessionRecord | None:
         return self._records.get(session)
