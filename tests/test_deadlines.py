@@ -8,11 +8,8 @@ from datetime import datetime
 import pytest
 
 from sessionmgr.clock import Clock, LoopClock
-from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.recovery.deadlines import Deadlines
-from sessionmgr.recovery.journal import Journal
 from sessionmgr.recovery.tasks import TaskSupervisor
-from sessionmgr.store import MemoryStore, SessionRecord, WriteBatch
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.virtual_time]
 
@@ -80,31 +77,3 @@ async def test_a_failing_instant_is_logged_and_the_rest_still_fire(caplog: pytes
     await asyncio.sleep(3)
     assert fired == ["ok", "later"]
     assert any("manager task failed" in r.message for r in caplog.records)
-
-
-@pytest.mark.parametrize("direct", [True, False], ids=["memory store", "store that may wait"])
-async def test_a_timer_writes_what_it_decided_at_its_end_only_to_a_store_that_writes_at_once(direct: bool) -> None:
-    """A row a firing decides is in a plain memory store before the next callback runs; a store that may wait
-    (a subclass with its own apply, standing for a database) still gets it from the step's scheduled flush."""
-
-    class MayWait(MemoryStore):
-        async def apply(self, batch: WriteBatch) -> None:
-            await super().apply(batch)
-
-    clock = LoopClock()
-    store = MemoryStore() if direct else MayWait()
-    journal = Journal(store, Pseudonymizer(b"k"), clock)
-    journal.start()
-    unwritten: list[int] = []
-
-    def fire(when: float, item: str) -> None:
-        # queued before the write: with a scheduled flush it runs first and sees the row not yet written
-        asyncio.get_running_loop().call_soon(lambda: unwritten.append(journal.queued_rows))
-        journal.record(SessionRecord(session=item))
-
-    deadlines: Deadlines[str] = Deadlines(clock, TaskSupervisor(clock), fire, journal=journal)
-    deadlines.push(1.0, "s")
-    await asyncio.sleep(2)
-    assert unwritten == ([0] if direct else [1])
-    assert [r.session for r in await store.records()] == ["s"]
-    await journal.close()

@@ -12,9 +12,11 @@ from sessionmgr.clock import LoopClock
 from sessionmgr.events import ResendRequested
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.recovery.journal import Journal
-from sessionmgr.store import MemoryStore, SessionRecord, WriteBatch
+from sessionmgr.store import MemoryStore, MessageRecord, QuarantineEntry, SessionRecord, WriteBatch
 
 pytestmark = pytest.mark.asyncio
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class SlowStore(MemoryStore):
@@ -173,3 +175,24 @@ async def test_a_memory_store_makes_audit_entries_only_when_read_and_only_those_
     assert lazy == eager
     assert pseudonymizers[0].made == 2
     assert await stores[0].audit("s") == lazy and pseudonymizers[0].made == 2  # made once, kept made
+
+
+async def test_a_plain_memory_store_holds_each_row_as_soon_as_it_is_decided() -> None:
+    """Once started, a journal on a memory store with its own apply writes every row in the call that decides it:
+    nothing is queued, and no loop step passes before the store has it; before start, rows wait as for any store."""
+    store = MemoryStore()
+    journal = Journal(store, Pseudonymizer(b"k"))
+    _record(journal, "early")
+    assert journal.queued_rows == 1 and await store.records() == []
+    journal.start()
+    assert [r.session for r in await store.records()] == ["early"]  # what was decided before, first
+    _record(journal, "a")
+    journal.message(MessageRecord(session="a", peer="p", message_id="m", first_failed_at=T0, last_failed_at=T0))
+    journal.quarantine(QuarantineEntry(at=T0, session="a", material=b"k"))
+    journal.audit(ResendRequested(session="a", peer="p", message_id="m"))
+    assert journal.queued_rows == 0
+    assert [r.session for r in await store.records()] == ["a", "early"]
+    assert [(m.session, m.message_id) for m in await store.messages()] == [("a", "m")]
+    assert [q.material for q in await store.quarantined()] == [b"k"]
+    assert [(e.session, e.kind) for e in await store.audit()] == [("a", "resend_requested")]
+    await journal.close()

@@ -6,8 +6,6 @@ instants wait in a heap, and one timer stands for the earliest: a loop
 callback where the clock offers one (:meth:`sessionmgr.clock.LoopClock.call_at`),
 else one task sleeping on the clock. Instants are compared in whole
 nanoseconds, as the clock keeps them, so no sub-nanosecond sleep repeats.
-Given the journal, a timer writes what its items decided at its end, if the
-store writes at once, rather than in a loop iteration of its own.
 """
 
 from __future__ import annotations
@@ -31,22 +29,11 @@ class _Cancellable(Protocol):
     def cancel(self) -> object: ...
 
 
-class _Flushes(Protocol):
-    """What the timer needs of :class:`~sessionmgr.recovery.journal.Journal`."""
-
-    def take_flush(self) -> bool: ...
-
-    def flush(self) -> None: ...
-
-
 class Deadlines(Generic[T]):
     """Calls ``fire(when, item)`` for each pushed item once its instant ``when`` (monotonic) has come, in order."""
 
-    def __init__(
-        self, clock: Clock, tasks: TaskSupervisor, fire: Callable[[float, T], None], *, journal: _Flushes | None = None
-    ) -> None:
+    def __init__(self, clock: Clock, tasks: TaskSupervisor, fire: Callable[[float, T], None]) -> None:
         self._clock = clock
-        self._journal = journal
         self._tasks = tasks
         self._fire = fire
         self._call_at: Callable[[float, Callable[[], None]], _Cancellable] | None = getattr(clock, "call_at", None)
@@ -101,7 +88,6 @@ class Deadlines(Generic[T]):
         self._timer = self._timer_at = None
         heap = self._heap
         self._firing = True
-        flush = self._journal is not None and self._journal.take_flush()
         try:
             now = to_ns(self._clock.monotonic())
             while heap and heap[0][0] <= now:
@@ -112,8 +98,5 @@ class Deadlines(Generic[T]):
                     _log.exception("manager task failed")  # as a failing timer task was logged; the rest still fire
         finally:
             self._firing = False
-            if flush:
-                assert self._journal is not None
-                self._journal.flush()
         if heap:
             self._arm(heap[0][1])

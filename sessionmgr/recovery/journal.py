@@ -14,10 +14,10 @@ flushed if nothing is ahead of it, sparing a writer wake-up (two loop
 iterations a step): the writer's own attempt (``_write_next``), so a failure is
 retried the same way; a wait is finished by the writer first. A
 :class:`~sessionmgr.store.MemoryStore` as it is (its own ``apply``: it never
-waits nor fails) is written in the flushing call itself, its audit entries made
-only if read (:meth:`~sessionmgr.store.MemoryStore.apply_now`); a timer's
-callback may flush what it decided at its end (:meth:`Journal.take_flush`)
-rather than a loop iteration later.
+waits nor fails) is written each row as it is decided once the journal has
+started, with no batch, no flush and no loop iteration for it, and its audit
+entries are made only if read (:meth:`~sessionmgr.store.MemoryStore.audit_later`):
+nothing can fail between a decision's rows, so they land together all the same.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class Journal:
         self._eager = isinstance(store, MemoryStore)  # writes without waiting: at once if nothing is ahead
         # one that never waits nor fails (its own apply): written in the flush, audit entries made only if read
         self._direct = store if isinstance(store, MemoryStore) and _plain(store) else None
-        self._later: list[Event] = []  # then this step's audited events, for entries made by self._entry
+        self._now: MemoryStore | None = None  # that store, once started: each row written as decided
         self._entry = functools.partial(_entry, pseudonymizer)
         self._started: asyncio.Task[None] | None = None  # an eager attempt that waits: the writer's next
         #: told when a shared store refused writes because another worker owns those sessions
@@ -99,18 +99,22 @@ class Journal:
     @property
     def queued_rows(self) -> int:
         """Rows decided and not yet written (including a batch being written or retried)."""
-        return self._in_flight + self._pending_rows + len(self._batch) + len(self._later)
+        return self._in_flight + self._pending_rows + len(self._batch)
 
     def start(self) -> None:
         self._wake, self._idle = asyncio.Event(), asyncio.Event()
         self._idle.set()
         self._writer = asyncio.create_task(self._write_loop(), name="sessionmgr-store-writer")
+        if self._direct is not None:
+            self._flush()  # what was decided before, first
+            self._now = self._direct
 
     async def close(self) -> None:
         """Write what is pending (waiting at most ``close_timeout`` for a failing store), then stop the writer."""
         if self._writer is None or self._idle is None:
             return
-        self.flush()
+        self._now = None
+        self._flush()
         written = asyncio.ensure_future(self._idle.wait())
         deadline = asyncio.ensure_future(self._clock.sleep(self.close_timeout))
         await asyncio.wait((written, deadline), return_when=asyncio.FIRST_COMPLETED)
@@ -131,53 +135,48 @@ class Journal:
                        self.close_timeout, _rows(unwritten))  # fmt: skip
 
     def record(self, record: SessionRecord) -> None:
+        if self._now is not None:
+            self._now.write_record(record)
+            return
         self._batch.records.append(record)
         self._schedule_flush()
 
     def message(self, record: MessageRecord) -> None:
+        if self._now is not None:
+            self._now.write_message(record)
+            return
         self._batch.messages.append(record)
         self._schedule_flush()
 
     def quarantine(self, entry: QuarantineEntry) -> None:
+        if self._now is not None:
+            self._now.apply_now(WriteBatch(quarantine=[entry]))
+            return
         self._batch.quarantine.append(entry)
         self._schedule_flush()
 
     def audit(self, event: Event) -> None:
         """Bus handler: keep audited decisions in the audit log."""
         if event.decision and event.audited:
-            if self._direct is not None:
-                self._later.append(event)
-            else:
-                self._batch.audit.append(self._entry(event))
+            if self._now is not None:
+                self._now.audit_later(event, self._entry)
+                return
+            self._batch.audit.append(self._entry(event))
             self._schedule_flush()
 
     async def commit(self) -> None:
         """Make everything decided so far durable (waits as long as the store keeps failing)."""
-        self.flush()
+        self._flush()
         if self._idle is not None and self._writer is not None:
             await self._idle.wait()
-
-    def take_flush(self) -> bool:
-        """For a loop callback about to decide (a timer's): ``True`` if it is to :meth:`flush` at its end, sparing
-        a scheduled flush's loop iteration (only a store that writes at once: a database's stay one per step)."""
-        if self._direct is None or self._writer is None or self._flush_scheduled:
-            return False
-        self._flush_scheduled = True  # no call_soon: the caller flushes
-        return True
 
     def _schedule_flush(self) -> None:
         if self._writer is not None and not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+            asyncio.get_running_loop().call_soon(self._flush)
 
-    def flush(self) -> None:
-        """Hand what was decided so far to the store (after :meth:`take_flush`)."""
+    def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._direct is not None and self._idle is not None:
-            if self._later or self._batch:
-                batch, self._batch, later, self._later = self._batch, WriteBatch(), self._later, []
-                self._direct.apply_now(batch, later, self._entry)
-            return
         if self._batch and self._wake is not None and self._idle is not None:
             ahead = self._pending or self._in_flight or self._started is not None or self._failing_since is not None
             if self._eager and not ahead:  # nothing pending, in flight, handed over or backing off: write it now

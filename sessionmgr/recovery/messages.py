@@ -114,15 +114,10 @@ class MessageLedger:
         #: closed id, a day out, would hold the TTL timer's sleep past earlier deadlines)
         self._forget: deque[tuple[float, Key]] = deque()
         #: when to look at an open key again (TTL expiry); same-instant keys in key order
-        self._deadlines: Deadlines[Key] = Deadlines(clock, tasks, self._expire, journal=journal)
+        self._deadlines: Deadlines[Key] = Deadlines(clock, tasks, self._expire)
 
     def __len__(self) -> int:
         return len(self._open)
-
-    @property
-    def journal(self) -> Journal:
-        """Where the ledger's rows go (a timer deciding for a message writes there at its end)."""
-        return self._journal
 
     @property
     def ttl(self) -> float:

@@ -76,7 +76,7 @@ class PhoneRung:
         self._ledger = ledger
         self._offline: set[str] = set()
         #: (wait, asked) at its instant: when to ask (asked False) or give up (asked True)
-        self._due: Deadlines[tuple[PhoneWait, bool]] = Deadlines(clock, tasks, self._fire, journal=ledger.journal)
+        self._due: Deadlines[tuple[PhoneWait, bool]] = Deadlines(clock, tasks, self._fire)
 
     def status(self, session: str, *, online: bool) -> None:
         """The session's phone is known online (the default) or offline."""

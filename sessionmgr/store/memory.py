@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,10 +24,12 @@ class MemoryStore:
     outcome: for a process nobody restores from (a replay), whose memory would
     otherwise grow with every message it ever saw.
 
-    :meth:`apply_now` writes a batch without a coroutine, and lets audit
-    entries be made only when read: a bounded log keeps the last ``max_audit``
-    of a replay's hundreds of thousands, and each made is a dict, a pseudonym
-    and a regex pass (a tenth of a storm replay's time).
+    :meth:`apply_now` writes a batch without a coroutine, the ``write_*``
+    methods one row (for a journal writing each as it is decided: this store
+    never waits nor fails, so a step's rows need no batch to land together),
+    and :meth:`audit_later` an audit entry made only when read: a bounded log
+    keeps the last ``max_audit`` of a replay's hundreds of thousands, and each
+    made is a dict, a pseudonym and a regex pass (a tenth of a storm replay's time).
     """
 
     def __init__(self, *, max_audit: int | None = 100_000, keep_closed_messages: bool = True) -> None:
@@ -37,36 +39,46 @@ class MemoryStore:
         self._quarantine: list[QuarantineEntry] = []
         self._leases: dict[str, tuple[str, datetime]] = {}
         self._messages: dict[tuple[str, str, str], MessageRecord] = {}
-        #: writes so far (batches applied, leases taken): the store's version
+        #: writes so far (batches applied, rows written one by one, leases taken): the store's version
         self._writes = 0
 
     async def apply(self, batch: WriteBatch) -> None:
         self.apply_now(batch)
 
-    def apply_now(
-        self, batch: WriteBatch, audit_later: Sequence[Any] = (), make: Callable[[Any], AuditEntry] | None = None
-    ) -> None:
-        """:meth:`apply` at once, plus audit entries ``make(item)`` for each of ``audit_later``, after
-        ``batch.audit``, made when first read (``make`` must give the same entry whenever it is called)."""
+    def apply_now(self, batch: WriteBatch) -> None:
+        """:meth:`apply`, at once."""
         self._writes += 1
         for record in batch.records:
             self._records[record.session] = record
-        if batch.audit:
-            self._audit.extend(batch.audit)
-        if audit_later:
-            assert make is not None
-            self._audit.extend([(item, make) for item in audit_later])
-        if batch.quarantine:
-            self._quarantine.extend(batch.quarantine)
-        messages = self._messages
+        self._audit.extend(batch.audit)
+        self._quarantine.extend(batch.quarantine)
         for message in batch.messages:
-            key = (message.session, message.peer, message.message_id)  # MessageRecord.key, without the call
-            stored = messages.get(key)
-            if stored is None or stored.outcome is None:  # an outcome is final
-                if message.outcome is None or self._keep_closed:
-                    messages[key] = message
-                elif stored is not None:
-                    del messages[key]
+            self._put_message(message)
+
+    def write_record(self, record: SessionRecord) -> None:
+        """One session record, as a batch of it alone."""
+        self._writes += 1
+        self._records[record.session] = record
+
+    def write_message(self, message: MessageRecord) -> None:
+        """One ledger row, as a batch of it alone."""
+        self._writes += 1
+        self._put_message(message)
+
+    def audit_later(self, item: Any, make: Callable[[Any], AuditEntry]) -> None:
+        """The audit entry ``make(item)``, made when first read (``make`` must give the same entry whenever
+        called), as a batch of it alone."""
+        self._writes += 1
+        self._audit.append((item, make))
+
+    def _put_message(self, message: MessageRecord) -> None:
+        key = (message.session, message.peer, message.message_id)  # MessageRecord.key, without the call
+        stored = self._messages.get(key)
+        if stored is None or stored.outcome is None:  # an outcome is final
+            if message.outcome is None or self._keep_closed:
+                self._messages[key] = message
+            elif stored is not None:
+                del self._messages[key]
 
     async def load(self, session: str) -> SessionRecord | None:
         return self._records.get(session)
