@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sessionmgr.events import Event
 
-__all__ = ["EventBus", "Handler"]
+__all__ = ["BatchHandler", "EventBus", "Handler"]
 
 Handler = Callable[[Event], None]
+#: Takes several events at once, as if each had been given to its :data:`Handler` in turn.
+BatchHandler = Callable[[Sequence[Event]], None]
 _log = logging.getLogger("sessionmgr.bus")
 
 
@@ -23,23 +25,63 @@ class EventBus:
     """
 
     def __init__(self) -> None:
-        self._handlers: list[Handler] = []
+        self._subscribers: list[tuple[Handler, BatchHandler | None]] = []
         #: the handlers as delivered to: rebuilt on (un)subscribe, not copied per event
         self._delivery: tuple[Handler, ...] = ()
+        self._batch_delivery: tuple[tuple[Handler, BatchHandler | None], ...] = ()
         self._pending: deque[Event] = deque()
         self._delivering = False
 
-    def subscribe(self, handler: Handler) -> Callable[[], None]:
-        """Call ``handler`` with every event from now on; returns an unsubscribe function."""
-        self._handlers.append(handler)
-        self._delivery = tuple(self._handlers)
+    def subscribe(self, handler: Handler, *, batch: BatchHandler | None = None) -> Callable[[], None]:
+        """Call ``handler`` with every event from now on; returns an unsubscribe function.
+
+        ``batch``, if given, takes the events of a :meth:`publish_batch` at once; it must leave
+        the subscriber as ``handler`` called with each of them in turn would.
+        """
+        entry = (handler, batch)
+        self._subscribers.append(entry)
+        self._rebuild()
 
         def unsubscribe() -> None:
-            if handler in self._handlers:
-                self._handlers.remove(handler)
-                self._delivery = tuple(self._handlers)
+            if entry in self._subscribers:
+                self._subscribers.remove(entry)
+                self._rebuild()
 
         return unsubscribe
+
+    def _rebuild(self) -> None:
+        self._batch_delivery = tuple(self._subscribers)
+        self._delivery = tuple(handler for handler, _ in self._subscribers)
+
+    def publish_batch(self, events: Sequence[Event]) -> None:
+        """Deliver ``events`` to each subscriber in turn: all of them to the first, then to the next.
+
+        For events whose handling publishes nothing (the manager batches only those), every
+        subscriber ends as it would had each been published alone; a subscriber only sees them
+        later, all at once.
+        """
+        if self._delivering:
+            self._pending.extend(events)
+            return
+        self._delivering = True
+        try:
+            for handler, batch in self._batch_delivery:
+                if batch is not None:
+                    try:
+                        batch(events)
+                    except Exception:
+                        _log.exception("event handler %r failed on a batch of %d events", batch, len(events))
+                    continue
+                for event in events:
+                    try:
+                        handler(event)
+                    except Exception:
+                        _log.exception("event handler %r failed on %s", handler, event.kind)
+            pending = self._pending
+            while pending:
+                self._deliver(pending.popleft())
+        finally:
+            self._delivering = False
 
     def publish(self, event: Event) -> None:
         if self._delivering:

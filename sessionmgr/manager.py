@@ -40,6 +40,7 @@ from sessionmgr.recovery.ownership import Ownership
 from sessionmgr.recovery.peers import PeerRepair
 from sessionmgr.recovery.phone import PhoneRung
 from sessionmgr.recovery.publish import Publisher
+from sessionmgr.recovery.quiet import QuietBatch
 from sessionmgr.recovery.restore import restore, resume
 from sessionmgr.recovery.state import SessionTable
 from sessionmgr.recovery.tasks import TaskSupervisor
@@ -98,9 +99,9 @@ class SessionManager:
         self._journal = self.journal = journal = Journal(self.store, self.pseudonymizer, clock)  # journal: metrics
         self._unsubscribe_journal: Callable[[], None] | None = self.bus.subscribe(journal.audit)
         self._stats = stats if stats is not None else StatsCollector()
-        self.bus.subscribe(self._stats.handle)
+        self.bus.subscribe(self._stats.handle, batch=self._stats.handle_batch)
         self._alerts = AlertEvaluator(policy, clock, emit, tasks)
-        self.bus.subscribe(self._alerts.handle)
+        self.bus.subscribe(self._alerts.handle, batch=self._alerts.handle_batch)
         self._sessions = sessions = SessionTable(policy, clock, journal)
         self._actions = actions = Actions(
             policy, clock, emit, rng=rng or random.Random(0), pseudonymizer=self.pseudonymizer, advisory=advisory
@@ -188,6 +189,10 @@ class SessionManager:
             return
         self._intake.observe(event, handed_over=own)
 
+    def quiet_batch(self) -> QuietBatch:
+        """Observations that decide nothing, taken many at once (a replay's bulk): see :class:`QuietBatch`."""
+        return QuietBatch(self._emit, self._tasks, named=self._ids.named, quiet=self._intake.quiet)
+
     async def handle_crypto_error(
         self,
         session: str,
@@ -236,16 +241,7 @@ class SessionManager:
         A corrupted or disconnected session is not regenerated: its keys are
         quarantined or gone, and it comes back by re-pairing (a connection that opens).
         """
-        state = self._sessions.state(session := self._ids.name(session))
-        if state.status.is_down:
-            _log.warning("not regenerating %s: it is %s; re-pair it instead", session, state.status.value)
-            return False
-        if state.regeneration is None:
-            self._ladder.start_regeneration(state, "requested")
-        task = state.regeneration
-        assert task is not None
-        await asyncio.gather(task, return_exceptions=True)
-        return not state.status.is_down
+        return await self._ladder.regenerate_now(self._sessions.state(self._ids.name(session)))
 
     async def cleanup_corrupted_sessions(self) -> list[str]:
         """Quarantine and purge every corrupted session's keys; forget aged-out health data.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -215,6 +216,18 @@ class StatsCollector:
         if stats is None:
             stats = self._sessions[event.session] = SessionStats()
         rule(stats, event)
+
+    def handle_batch(self, events: Sequence[Event]) -> None:
+        """:meth:`handle` each of ``events``; a success (most of a trace) only bumps its counter."""
+        sessions = self._sessions
+        for event in events:
+            if type(event) is not DecryptOk:
+                self.handle(event)
+                continue
+            stats = sessions.get(event.session)
+            if stats is None:
+                stats = sessions[event.session] = SessionStats()
+            stats.decrypt_ok += 1
 
     def session(self, session: str) -> SessionStats:
         return self._sessions.get(session) or SessionStats()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-__all__ = ["HealthWindow"]
+__all__ = ["CountWindow", "HealthWindow"]
 
 
 class HealthWindow:
@@ -85,3 +85,57 @@ class HealthWindow:
             self._total -= events.popleft()[1]
         if not events:
             self._total = 0.0  # no float dust left behind when the window empties
+
+
+class CountWindow:
+    """Events counted in the half-open window ``(t - span, t]``: a :class:`HealthWindow` whose weights are all 1.
+
+    It keeps bare instants (no weight, no running total), so adding costs
+    about half as much: the alerts' windows count every decrypt attempt.
+    """
+
+    __slots__ = ("_span", "_times")
+
+    def __init__(self, span: int) -> None:
+        if span <= 0:
+            raise ValueError(f"span must be > 0, got {span}")
+        self._span = span
+        self._times: deque[int] = deque()
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    @property
+    def span(self) -> int:
+        return self._span
+
+    @property
+    def first(self) -> int | None:
+        """When the oldest event held happened, if any is held (it leaves the window ``span`` later)."""
+        return self._times[0] if self._times else None
+
+    @property
+    def last(self) -> int | None:
+        """When the newest event happened, if any is held."""
+        return self._times[-1] if self._times else None
+
+    def add(self, t: int) -> None:
+        """Count an event at ``t``; times must not go backwards."""
+        times = self._times
+        if times:
+            if t < times[-1]:
+                raise ValueError(f"events must come in time order: {t} < {times[-1]}")
+            if times[0] <= t - self._span:  # one look, not a call, when nothing leaves (most adds)
+                self._evict(t)
+        times.append(t)
+
+    def count(self, t: int) -> int:
+        """How many events are in the window at ``t``; ``t`` is now or later."""
+        self._evict(t)
+        return len(self._times)
+
+    def _evict(self, t: int) -> None:
+        times = self._times
+        horizon = t - self._span
+        while times and times[0] <= horizon:
+            times.popleft()

@@ -106,3 +106,39 @@ async def test_a_job_without_idle_ticks_as_it_always_did() -> None:
     await asyncio.sleep(610)
     await tasks.cancel_all()
     assert job.ran == [120.0, 240.0, 360.0, 480.0, 600.0]
+
+
+async def _wake_order(jobs: int) -> list[int]:
+    """The order in which ``jobs`` idle jobs, due at one instant after activity, run."""
+    tasks = TaskSupervisor(LoopClock())
+    order: list[int] = []
+
+    class Recording(Job):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+        async def __call__(self) -> None:
+            await super().__call__()
+            if len(self.ran) > 1:
+                order.append(self.index)
+
+    each = [Recording(i) for i in range(jobs)]
+    for job in each:
+        tasks.every(120, job, name=f"job-{job.index}", idle=job.idle)
+    start = asyncio.get_running_loop().time()
+    await asyncio.sleep(DAY)  # all ran once and sleep until activity
+    tasks.notice(activity(start + DAY))
+    for job in each:
+        job.busy = len(job.ran) + 1  # the activity gives each one more run's work
+    await asyncio.sleep(240)
+    await tasks.cancel_all()
+    return order
+
+
+async def test_idle_jobs_due_at_one_instant_wake_in_the_same_order_every_run() -> None:
+    """Jobs due together after a wake run in a fixed order, not one that follows object addresses."""
+    first = await _wake_order(40)
+    assert sorted(first) == list(range(40))
+    for _ in range(3):
+        assert await _wake_order(40) == first

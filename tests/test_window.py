@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionmgr.window import HealthWindow
+from sessionmgr.window import CountWindow, HealthWindow
 
 SPAN = 300_000_000_000  # 300 s in ns
 MS = 1_000_000
@@ -90,3 +90,34 @@ def test_zero_weight_is_not_kept() -> None:
     for i in range(100):
         window.add(i, 0.0)
     assert len(window) == 0 and window.weight(100) == 0
+
+
+@given(
+    st.lists(st.integers(0, 2_000), max_size=30),
+    st.lists(st.integers(0, 2_000), min_size=1, max_size=30),
+    st.integers(1, 500),
+)
+def test_a_count_window_is_a_health_window_of_unit_weights(before: list[int], batch: list[int], span: int) -> None:
+    """It counts, starts and ends as a HealthWindow whose every weight is 1."""
+    before, batch = sorted(before), sorted(batch)
+    batch = [t + (before[-1] if before else 0) for t in batch]
+    health, count = HealthWindow(span), CountWindow(span)
+    for t in before:
+        health.add(t)
+        count.add(t)
+    for t in batch:
+        health.add(t)
+        count.add(t)
+    assert (len(health), health.first, health.last) == (len(count), count.first, count.last)
+    for t in (batch[-1], batch[-1] + span // 2, batch[-1] + span):
+        assert health.count(t) == count.count(t) == health.weight(t)
+
+
+def test_a_count_window_refuses_instants_out_of_order() -> None:
+    """Out of order is an error, as for a HealthWindow."""
+    window = CountWindow(10)
+    window.add(5)
+    with pytest.raises(ValueError, match="time order"):
+        window.add(4)
+    with pytest.raises(ValueError, match="span must be > 0"):
+        CountWindow(0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -24,7 +24,7 @@ from sessionmgr.events import (
 from sessionmgr.policy import Policy
 from sessionmgr.recovery.publish import Emit
 from sessionmgr.recovery.tasks import TaskSupervisor
-from sessionmgr.window import HealthWindow
+from sessionmgr.window import CountWindow
 
 __all__ = ["ALERT_RULES", "ActiveAlert", "AlertEvaluator"]
 
@@ -63,9 +63,9 @@ class AlertEvaluator:
         self._tasks = tasks
         self.active: dict[tuple[str, str], ActiveAlert] = {}
         self._corrupted: dict[str, float] = {}
-        self._attempts: dict[str, HealthWindow] = {}
-        self._errors: dict[str, HealthWindow] = {}
-        self._lost: dict[str, HealthWindow] = {}
+        self._attempts: dict[str, CountWindow] = {}
+        self._errors: dict[str, CountWindow] = {}
+        self._lost: dict[str, CountWindow] = {}
         # The error-rate rule is judged at each sweep only for sessions whose counts can have
         # changed since the last: traffic since (dirty) or an entry due to leave the window
         # (_expiry). For the rest the verdict and its fire/resolve would repeat themselves.
@@ -79,6 +79,21 @@ class AlertEvaluator:
         handler = self._HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
+
+    def handle_batch(self, events: Sequence[Event]) -> None:
+        """:meth:`handle` each of ``events``; a success (most of a trace) only adds to its attempt window."""
+        attempts, order, dirty, span = self._attempts, self._order, self._dirty, to_ns(self.policy.window)
+        for event in events:
+            if type(event) is not DecryptOk:
+                self.handle(event)
+                continue
+            window = attempts.get(session := event.session)
+            if window is None:
+                window = attempts[session] = CountWindow(span)
+                order[session] = self._made
+                self._made += 1
+            window.add(round(event.t * 1_000_000_000))  # to_ns, inlined
+            dirty.add(session)
 
     # --- rules -------------------------------------------------------------------
 
@@ -130,7 +145,7 @@ class AlertEvaluator:
         session = event.session
         window = self._attempts.get(session)
         if window is None:
-            window = self._attempts[session] = HealthWindow(to_ns(self.policy.window))
+            window = self._attempts[session] = CountWindow(to_ns(self.policy.window))
             self._order[session] = self._made
             self._made += 1
         now = to_ns(event.t)
@@ -140,7 +155,7 @@ class AlertEvaluator:
         if isinstance(event, DecryptError) and self.policy.weight(event.category) > 0:
             errors = self._errors.get(session)
             if errors is None:
-                errors = self._errors[session] = HealthWindow(to_ns(self.policy.window))
+                errors = self._errors[session] = CountWindow(to_ns(self.policy.window))
             errors.add(now)
 
     def _on_outcome(self, event: Event) -> None:
@@ -150,7 +165,7 @@ class AlertEvaluator:
             return
         window = self._lost.get(event.session)
         if window is None:
-            window = self._lost[event.session] = HealthWindow(to_ns(self.policy.alert_messages_lost_window))
+            window = self._lost[event.session] = CountWindow(to_ns(self.policy.alert_messages_lost_window))
         now = to_ns(event.t)
         window.add(now)
         count = window.count(now)
@@ -196,7 +211,7 @@ class AlertEvaluator:
         dirty.clear()
         return due
 
-    def _watch_expiry(self, session: str, attempts: HealthWindow, errors: HealthWindow | None) -> None:
+    def _watch_expiry(self, session: str, attempts: CountWindow, errors: CountWindow | None) -> None:
         """Judge ``session`` again when its oldest entry leaves a window, even with no traffic meanwhile."""
         first = attempts.first
         if errors is not None and errors.first is not None and (first is None or errors.first < first):

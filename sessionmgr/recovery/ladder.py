@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from sessionmgr.backend import Backend
@@ -23,6 +25,8 @@ from sessionmgr.retry import RetriesExhausted
 from sessionmgr.store import Status
 
 __all__ = ["Ladder"]
+
+_log = logging.getLogger("sessionmgr.manager")  # the request came through the manager
 
 
 class Ladder:
@@ -71,6 +75,22 @@ class Ladder:
 
     def start_regeneration(self, state: SessionState, reason: str) -> None:
         state.regeneration = self._tasks.action(self._regenerate(state, reason))
+
+    async def regenerate_now(self, state: SessionState) -> bool:
+        """Regenerate on request (single flight); ``True`` if it succeeded.
+
+        A corrupted or disconnected session is not regenerated: its keys are
+        quarantined or gone, and it comes back by re-pairing.
+        """
+        if state.status.is_down:
+            _log.warning("not regenerating %s: it is %s; re-pair it instead", state.session, state.status.value)
+            return False
+        if state.regeneration is None:
+            self.start_regeneration(state, "requested")
+        task = state.regeneration
+        assert task is not None
+        await asyncio.gather(task, return_exceptions=True)
+        return not state.status.is_down
 
     async def _regenerate(self, state: SessionState, reason: str) -> None:
         session = state.session

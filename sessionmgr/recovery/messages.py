@@ -202,6 +202,11 @@ class MessageLedger:
         self.close(entry, outcome)
         return True
 
+    def holds(self, session: str, peer: str | None, message_id: str) -> bool:
+        """Whether :meth:`resolve` would close a message now."""
+        key = self.key(session, peer, message_id) if peer is not None else self._by_id.get((session, message_id))
+        return key is not None and key in self._open
+
     def close_session(self, session: str, outcome: str) -> None:
         """Every open message of ``session`` ends with ``outcome`` (``lost`` on disconnect or cleanup)."""
         for entry in [e for e in self._open.values() if e.session == session]:

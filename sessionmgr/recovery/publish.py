@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Protocol, TypeVar
 
@@ -54,3 +55,12 @@ class Publisher:
             object.__setattr__(event, "advised", True)  # ours, not yet seen by anyone
         self._bus.publish(event)
         return event
+
+    def stamp(self, event: Event) -> None:
+        """Stamp a handed-over observation now, in place, to be published later by :meth:`publish_batch`."""
+        object.__setattr__(event, "t", self._clock.monotonic())
+        object.__setattr__(event, "at", self._clock.wall())
+
+    def publish_batch(self, events: Sequence[Event]) -> None:
+        """Publish stamped observations together (see :meth:`EventBus.publish_batch`)."""
+        self._bus.publish_batch(events)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from sessionmgr.bus import EventBus
@@ -34,12 +34,15 @@ class TaskSupervisor:
         self._actions: set[asyncio.Task[Any]] = set()
         self._timers: set[asyncio.Task[Any]] = set()
         self._periodic: list[asyncio.Task[None]] = []
+        # A dict, not a set: woken in the order they slept. A set's order follows the Events'
+        # addresses, so jobs due at one instant (health and cleanup at 1200 s) ran in an order
+        # that changed from run to run, and a replay's health counts with it.
         #: wake-ups of the periodic jobs now waiting for activity
-        self._idle: set[asyncio.Event] = set()
+        self._idle: dict[asyncio.Event, None] = {}
         #: when the last activity happened (clock nanoseconds)
         self._active_at = 0
         if bus is not None:
-            bus.subscribe(self.notice)
+            bus.subscribe(self.notice, batch=self.notice_batch)
 
     def action(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run an action that :meth:`drain` waits for."""
@@ -76,6 +79,19 @@ class TaskSupervisor:
         self._active_at = max(self._active_at, to_ns(event.t))
         for wake in self._idle:
             wake.set()
+
+    def notice_batch(self, events: Sequence[Event]) -> None:
+        """:meth:`notice` each of ``events``: the latest activity is what counts."""
+        latest = max((event.t for event in events if not isinstance(event, _ROUTINE)), default=None)
+        if latest is not None:
+            self._active_at = max(self._active_at, to_ns(latest))
+            for wake in self._idle:
+                wake.set()
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a periodic job sleeps until activity (the next event wakes it)."""
+        return bool(self._idle)
 
     async def drain(self) -> None:
         """Wait until no action is in flight (actions may start more actions)."""
@@ -129,8 +145,8 @@ class TaskSupervisor:
 
     async def _until_activity(self) -> None:
         wake = asyncio.Event()
-        self._idle.add(wake)
+        self._idle[wake] = None
         try:
             await wake.wait()
         finally:
-            self._idle.discard(wake)
+            self._idle.pop(wake, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -111,10 +112,28 @@ class ReportRecorder:
             },
         }
 
+    def batch(self, events: Sequence[Event]) -> None:
+        """Call this recorder with each of ``events``; a success (most of a trace) only moves the period."""
+        if self._owns_stats:
+            self.stats.handle_batch(events)
+        for event in events:
+            if type(event) is not DecryptOk:
+                self._record(event)
+                continue
+            self.events += 1
+            if self._first_at is None:
+                self._first_at = event.at
+            self._last_at = event.at
+            if event.t > self._last_t:
+                self._last_t = event.t
+
     def __call__(self, event: Event) -> None:
-        self.events += 1
         if self._owns_stats:
             self.stats.handle(event)
+        self._record(event)
+
+    def _record(self, event: Event) -> None:
+        self.events += 1
         if self._first_at is None:
             self._first_at = event.at
         self._last_at = event.at
