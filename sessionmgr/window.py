@@ -122,10 +122,12 @@ class CountWindow:
     def add(self, t: int) -> None:
         """Count an event at ``t``; times must not go backwards."""
         times = self._times
-        if times and t < times[-1]:
-            raise ValueError(f"events must come in time order: {t} < {times[-1]}")
+        if times:
+            if t < times[-1]:
+                raise ValueError(f"events must come in time order: {t} < {times[-1]}")
+            if times[0] <= t - self._span:  # one look, not a call, when nothing leaves (most adds)
+                self._evict(t)
         times.append(t)
-        self._evict(t)
 
     def count(self, t: int) -> int:
         """How many events are in the window at ``t``; ``t`` is now or later."""

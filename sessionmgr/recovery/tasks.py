@@ -34,10 +34,10 @@ class TaskSupervisor:
         self._actions: set[asyncio.Task[Any]] = set()
         self._timers: set[asyncio.Task[Any]] = set()
         self._periodic: list[asyncio.Task[None]] = []
-        #: wake-ups of the periodic jobs now waiting for activity
         # A dict, not a set: woken in the order they slept. A set's order follows the Events'
         # addresses, so jobs due at one instant (health and cleanup at 1200 s) ran in an order
         # that changed from run to run, and a replay's health counts with it.
+        #: wake-ups of the periodic jobs now waiting for activity
         self._idle: dict[asyncio.Event, None] = {}
         #: when the last activity happened (clock nanoseconds)
         self._active_at = 0
