@@ -251,6 +251,9 @@ def stage_rows(benchmark: str, label: str, stages: dict[str, dict[str, float]]) 
                             "s"))  # fmt: skip
     rows.append(row(benchmark, f"{label}: peak RSS", stages["replay"]["peak_mib"], floor["peak_mib"],
                     "stdlib json.loads", "MiB"))  # fmt: skip
+    if "one-by-one" in stages:
+        rows.append(row(benchmark, f"{label}: replay with quiet batches vs one by one", stages["replay"]["seconds"],
+                        stages["one-by-one"]["seconds"], "the same replay, one by one", "s"))  # fmt: skip
     return rows
 
 

@@ -114,13 +114,13 @@ def _reader() -> Callable[[str], int]:
     return work
 
 
-def _replay() -> Callable[[str], int]:
+def _replay(batches: bool = True) -> Callable[[str], int]:
     from harness.replay import run_replay
     from sessionmgr.trace.readers import Reader
 
     def work(path: str) -> int:
         reader = Reader(path)
-        run_replay([reader], tail=0)
+        run_replay([reader], tail=0, batches=batches)
         return reader.stats.events
 
     return work
@@ -131,6 +131,7 @@ _STAGES: dict[str, Callable[[], Callable[[str], int]]] = {
     "msgspec": _msgspec,
     "reader": _reader,
     "replay": _replay,
+    "one-by-one": lambda: _replay(batches=False),  # the replay without quiet batches: what they save
 }
 
 
@@ -145,8 +146,9 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-#: The stages, each run in its own process: two parse floors, the reader alone, the whole replay.
-STAGES = ("json.loads", "msgspec", "reader", "replay")
+#: The stages, each run in its own process: two parse floors, the reader alone, the whole replay,
+#: and the whole replay taking every observation one by one (no quiet batches).
+STAGES = ("json.loads", "msgspec", "reader", "replay", "one-by-one")
 
 
 def measure(path: Path, stages: tuple[str, ...] = STAGES) -> dict[str, dict[str, float]]:

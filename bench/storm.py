@@ -191,7 +191,7 @@ def _print_profile(path: Path, rounds: int) -> None:
     stages, events = profile(path)
     whole = sum(stages.values())
     print(f"replay of {path}: {events:,} events, {as_is:.2f} s unprofiled (best of {rounds}), {whole:.2f} s profiled")
-    print("| stage (cProfile) | share of the storm replay | µs/event |\n|---|---:|---:|")
+    print("| stage (cProfile) | share of the replay | µs/event |\n|---|---:|---:|")
     for name, seconds in sorted(stages.items(), key=lambda item: -item[1]):
         share = seconds / whole
         print(f"| {name} | {share:.0%} | {share * as_is / events * 1e6:.1f} |")

@@ -69,7 +69,10 @@ class TimeGuard:
 
     def merged(self, readers: Iterable[Reader]) -> Iterator[Located]:
         """The files' events, each file judged on its own, merged by time (as ``readers.merge`` does)."""
-        return heapq.merge(*(self.judged(r) for r in readers), key=lambda located: located.event.at)
+        judged = [self.judged(r) for r in readers]
+        if len(judged) == 1:  # what heapq.merge yields of one stream, without its hop per event
+            return judged[0]
+        return heapq.merge(*judged, key=lambda located: located.event.at)
 
     def judged(self, reader: Reader) -> Iterator[Located]:
         """One file's events without the far-off lines (moved to its rejected lines), out-of-order ones counted."""
@@ -96,6 +99,19 @@ class TimeGuard:
         lo: datetime | None = None
         hi: datetime | None = None
         for read in items:
+            # The common line, inline: nothing read ahead, timed, within half a span of the last line
+            # let through (lo and hi are set only with a span, and then `latest` is too): let through.
+            if not ahead and not read.untimed and lo is not None and hi is not None and latest is not None:
+                at = read.event.at
+                if lo <= at <= hi:
+                    previous = at
+                    recent.append(at)
+                    if at < latest:
+                        self.out_of_order[reader.path] += 1
+                    else:
+                        latest = at
+                    yield read
+                    continue
             ahead.append(read)
             while ahead:
                 item = ahead.popleft()

@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 import pytest
 
 from sessionmgr.clock import LoopClock
+from sessionmgr.events import ResendRequested
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.recovery.journal import Journal
-from sessionmgr.store import MemoryStore, SessionRecord, WriteBatch
+from sessionmgr.store import MemoryStore, MessageRecord, QuarantineEntry, SessionRecord, WriteBatch
 
 pytestmark = pytest.mark.asyncio
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class SlowStore(MemoryStore):
@@ -134,3 +137,62 @@ async def test_an_eager_write_that_fails_is_retried_after_the_backoff_with_later
     assert store.transactions[-1] == ["d"]
     await journal.close()
     assert journal.queued_rows == 0
+
+
+class CountingPseudonymizer(Pseudonymizer):
+    """Counts the pseudonyms it makes: one per audit entry made for a decision with a peer."""
+
+    made = 0
+
+    def pseudonym(self, identifier: str, prefix: str = "peer") -> str:
+        self.made += 1
+        return super().pseudonym(identifier, prefix)
+
+
+class OwnApply(MemoryStore):
+    """A memory store with an apply of its own (as a test twin has): the journal makes its audit entries at once."""
+
+    async def apply(self, batch: WriteBatch) -> None:
+        await super().apply(batch)
+
+
+async def test_a_memory_store_makes_audit_entries_only_when_read_and_only_those_it_keeps() -> None:
+    """Five decisions into a memory store keeping two: no entry is made until read, then the two kept, equal to
+    the entries made at once for a store with its own apply."""
+    stores: list[MemoryStore] = [MemoryStore(max_audit=2), OwnApply(max_audit=2)]
+    pseudonymizers = [CountingPseudonymizer(b"k"), CountingPseudonymizer(b"k")]
+    for store, pseudonymizer in zip(stores, pseudonymizers, strict=True):
+        journal = Journal(store, pseudonymizer)
+        journal.start()
+        for i in range(5):
+            journal.audit(ResendRequested(session="s", peer=f"4915100000{i:02d}@s.whatsapp.net", message_id=f"m{i}"))
+            await asyncio.sleep(0)
+        await journal.commit()
+        await journal.close()
+    assert [p.made for p in pseudonymizers] == [0, 5]
+    lazy, eager = [await store.audit() for store in stores]
+    assert [e.detail["message_id"] for e in lazy] == ["m3", "m4"]
+    assert lazy == eager
+    assert pseudonymizers[0].made == 2
+    assert await stores[0].audit("s") == lazy and pseudonymizers[0].made == 2  # made once, kept made
+
+
+async def test_a_plain_memory_store_holds_each_row_as_soon_as_it_is_decided() -> None:
+    """Once started, a journal on a memory store with its own apply writes every row in the call that decides it:
+    nothing is queued, and no loop step passes before the store has it; before start, rows wait as for any store."""
+    store = MemoryStore()
+    journal = Journal(store, Pseudonymizer(b"k"))
+    _record(journal, "early")
+    assert journal.queued_rows == 1 and await store.records() == []
+    journal.start()
+    assert [r.session for r in await store.records()] == ["early"]  # what was decided before, first
+    _record(journal, "a")
+    journal.message(MessageRecord(session="a", peer="p", message_id="m", first_failed_at=T0, last_failed_at=T0))
+    journal.quarantine(QuarantineEntry(at=T0, session="a", material=b"k"))
+    journal.audit(ResendRequested(session="a", peer="p", message_id="m"))
+    assert journal.queued_rows == 0
+    assert [r.session for r in await store.records()] == ["a", "early"]
+    assert [(m.session, m.message_id) for m in await store.messages()] == [("a", "m")]
+    assert [q.material for q in await store.quarantined()] == [b"k"]
+    assert [(e.session, e.kind) for e in await store.audit()] == [("a", "resend_requested")]
+    await journal.close()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -11,9 +14,10 @@ from sessionmgr.clock import LoopClock
 from sessionmgr.events import MessageOutcome
 from sessionmgr.pseudonym import Pseudonymizer
 from sessionmgr.recovery.journal import Journal
-from sessionmgr.recovery.messages import FINISHED_RETENTION, MessageLedger
+from sessionmgr.recovery.messages import FINISHED_RETENTION, MessageLedger, _evolved
 from sessionmgr.recovery.publish import Publisher
 from sessionmgr.recovery.tasks import TaskSupervisor
+from sessionmgr.store import MessageRecord
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.virtual_time]
 
@@ -119,3 +123,18 @@ async def test_remembering_a_closed_id_does_not_delay_a_later_message_s_ttl() ->
         ("m2", "expired", 1900),
     ]
     await rig.close()
+
+
+async def test_the_ledgers_record_copy_keeps_every_field() -> None:
+    """The ledger's copy of a row (evolve without dataclasses.replace) carries every field of MessageRecord."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    values: dict[str, Any] = {"session": "s", "peer": "p", "message_id": "m", "first_failed_at": at,
+                              "last_failed_at": at + timedelta(seconds=1), "retries": 3, "outcome": "expired",
+                              "closed_at": at + timedelta(seconds=2), "waited": 2.0}  # fmt: skip
+    assert set(values) == {f.name for f in dataclasses.fields(MessageRecord)}, "a new field: copy it in _evolved"
+    record = MessageRecord(**values)
+    later = at + timedelta(seconds=5)
+    assert _evolved(record, later, 4, None, None, None) == record.evolve(
+        last_failed_at=later, retries=4, outcome=None, closed_at=None, waited=None
+    )
+    assert _evolved(record, record.last_failed_at, 3, "expired", record.closed_at, 2.0) == record

@@ -91,8 +91,10 @@ def test_typed_decoding_takes_the_usual_lines() -> None:
         '{"t":"2026-01-02T03:04:05Z","session":"s","kind":"connection"}',
         '{"t":"2026-01-02T03:04:05Z","session":"s","kind":"decrypt_ok","schema":"sessionmgr.trace/1"}',
         '{"t":"2026-01-02T03:04:05Z","session":"s","kind":"decrypt_ok","x":' + "[" * 101 + "]" * 101 + "}",
+        '{"t":"2026-01-02T03:04:05Z","session":"s","kind":"decrypt_ok","stray":1}',
+        '{"x":' + "[" * 1500 + "]" * 1500 + ',"t":"2026-01-02T03:04:05Z","session":"s","kind":"decrypt_ok"}',
     ],
 )
 def test_lines_typed_decoding_leaves_to_the_generic_path(line: str) -> None:
-    """Bad values, unknown categories, clashing kinds, missing fields, a header's key, hostile depth: not typed."""
+    """Bad values, unknown categories, clashing kinds, missing fields, a header's key, any unknown key, depth: not typed."""
     assert typed.decode_line(line) is None

@@ -37,7 +37,9 @@ class Deadlines(Generic[T]):
         self._tasks = tasks
         self._fire = fire
         self._call_at: Callable[[float, Callable[[], None]], _Cancellable] | None = getattr(clock, "call_at", None)
-        self._heap: list[tuple[float, Any, int, T]] = []
+        # (whole ns, as compared; the instant; tiebreak; push order; item): the ns first orders as the
+        # instant does (a float's ns never exceed a later float's), and is worked out once
+        self._heap: list[tuple[int, float, Any, int, T]] = []
         self._order = 0
         self._timer: _Cancellable | None = None
         self._timer_at: float | None = None
@@ -51,7 +53,7 @@ class Deadlines(Generic[T]):
 
     def push(self, when: float, item: T, *, tiebreak: Any = ()) -> None:
         """Fire ``item`` at ``when``; items due at the same instant fire by ``tiebreak``, then as pushed."""
-        heapq.heappush(self._heap, (when, tiebreak, self._order, item))
+        heapq.heappush(self._heap, (to_ns(when), when, tiebreak, self._order, item))
         self._order += 1
         if not self._firing and (self._timer_at is None or when < self._timer_at):
             self._arm(when)
@@ -88,8 +90,8 @@ class Deadlines(Generic[T]):
         self._firing = True
         try:
             now = to_ns(self._clock.monotonic())
-            while heap and to_ns(heap[0][0]) <= now:
-                when, _, _, item = heapq.heappop(heap)
+            while heap and heap[0][0] <= now:
+                _, when, _, _, item = heapq.heappop(heap)
                 try:
                     self._fire(when, item)
                 except Exception:
@@ -97,4 +99,4 @@ class Deadlines(Generic[T]):
         finally:
             self._firing = False
         if heap:
-            self._arm(heap[0][0])
+            self._arm(heap[0][1])

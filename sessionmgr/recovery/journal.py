@@ -1,8 +1,29 @@
-"""The journal: write-behind batches to the store, retried until written, and the audit log fed from the bus."""
+"""The journal: write-behind batches to the store, retried until written, and the audit log fed from the bus.
+
+A write that fails (a database locked by another process, a server gone) is
+retried with backoff on the clock until it succeeds; what is decided meanwhile
+joins it, so nothing is dropped and order is kept. The rows held are bounded by
+``max_queued_rows``: past it, records and ledger rows are coalesced (exactly:
+the last write of a key wins), and only then the oldest audit entries are
+dropped, with an error in the log and in :attr:`Journal.dropped_audit`.
+:meth:`Journal.close` waits at most ``close_timeout`` seconds for a failing
+store, then logs exactly what it could not write.
+
+A store that writes without waiting (memory) is written when a step's batch is
+flushed if nothing is ahead of it, sparing a writer wake-up (two loop
+iterations a step): the writer's own attempt (``_write_next``), so a failure is
+retried the same way; a wait is finished by the writer first. A
+:class:`~sessionmgr.store.MemoryStore` as it is (its own ``apply``: it never
+waits nor fails) is written each row as it is decided once the journal has
+started, with no batch, no flush and no loop iteration for it, and its audit
+entries are made only if read (:meth:`~sessionmgr.store.MemoryStore.audit_later`):
+nothing can fail between a decision's rows, so they land together all the same.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -31,21 +52,8 @@ class Journal:
     all. One writer task keeps batches in decision order without the manager
     awaiting them. Subscribe :meth:`audit` to the bus: every published decision
     that is audited becomes an entry, peers pseudonymized and texts scrubbed;
-    the event itself is never changed.
-
-    A write that fails (a database locked by another process, a server gone)
-    is retried with backoff on ``clock`` until it succeeds; what is decided
-    meanwhile joins it, so nothing is dropped and order is kept. The rows held
-    are bounded by ``max_queued_rows``: past it, records and ledger rows are
-    coalesced (exactly: the last write of a key wins), and only then the oldest
-    audit entries are dropped, with an error in the log and in :attr:`dropped_audit`.
-    :meth:`close` waits at most ``close_timeout`` seconds for a failing store,
-    then logs exactly what it could not write.
-
-    A store that writes without waiting (memory) is written when a step's batch
-    is flushed if nothing is ahead of it, sparing a writer wake-up (two loop
-    iterations a step): the writer's own attempt (:meth:`_write_next`), so a
-    failure is retried the same way; a wait is finished by the writer first.
+    the event itself is never changed. Failing writes, the bound on what is
+    held, and writing at once: see the module's docstring.
     """
 
     def __init__(
@@ -58,7 +66,6 @@ class Journal:
         close_timeout: float = 30.0,
     ) -> None:
         self.store = store
-        self._pseudonymizer = pseudonymizer
         self._clock = clock or LoopClock()
         self.max_queued_rows = max_queued_rows
         self.close_timeout = close_timeout
@@ -72,6 +79,10 @@ class Journal:
         self._idle: asyncio.Event | None = None
         self._writer: asyncio.Task[None] | None = None
         self._eager = isinstance(store, MemoryStore)  # writes without waiting: at once if nothing is ahead
+        # one that never waits nor fails (its own apply): written in the flush, audit entries made only if read
+        self._direct = store if isinstance(store, MemoryStore) and _plain(store) else None
+        self._now: MemoryStore | None = None  # that store, once started: each row written as decided
+        self._entry = functools.partial(_entry, pseudonymizer)
         self._started: asyncio.Task[None] | None = None  # an eager attempt that waits: the writer's next
         #: told when a shared store refused writes because another worker owns those sessions
         self.on_lease_lost: Callable[[LeaseLost], None] | None = None
@@ -94,11 +105,15 @@ class Journal:
         self._wake, self._idle = asyncio.Event(), asyncio.Event()
         self._idle.set()
         self._writer = asyncio.create_task(self._write_loop(), name="sessionmgr-store-writer")
+        if self._direct is not None:
+            self._flush()  # what was decided before, first
+            self._now = self._direct
 
     async def close(self) -> None:
         """Write what is pending (waiting at most ``close_timeout`` for a failing store), then stop the writer."""
         if self._writer is None or self._idle is None:
             return
+        self._now = None
         self._flush()
         written = asyncio.ensure_future(self._idle.wait())
         deadline = asyncio.ensure_future(self._clock.sleep(self.close_timeout))
@@ -116,32 +131,37 @@ class Journal:
         for part in (*self._pending, self._batch):
             unwritten.extend(part)
         if unwritten:
-            _log.error(
-                "store still failing after %.0f s at shutdown: %s NOT confirmed written",
-                self.close_timeout,
-                _rows(unwritten),
-            )
+            _log.error("store still failing after %.0f s at shutdown: %s NOT confirmed written",
+                       self.close_timeout, _rows(unwritten))  # fmt: skip
 
     def record(self, record: SessionRecord) -> None:
+        if self._now is not None:
+            self._now.write_record(record)
+            return
         self._batch.records.append(record)
         self._schedule_flush()
 
     def message(self, record: MessageRecord) -> None:
+        if self._now is not None:
+            self._now.write_message(record)
+            return
         self._batch.messages.append(record)
         self._schedule_flush()
 
     def quarantine(self, entry: QuarantineEntry) -> None:
+        if self._now is not None:
+            self._now.apply_now(WriteBatch(quarantine=[entry]))
+            return
         self._batch.quarantine.append(entry)
         self._schedule_flush()
 
     def audit(self, event: Event) -> None:
         """Bus handler: keep audited decisions in the audit log."""
         if event.decision and event.audited:
-            self._batch.audit.append(
-                AuditEntry(
-                    at=event.at, session=event.session, kind=event.kind, detail=_detail(event, self._pseudonymizer)
-                )
-            )
+            if self._now is not None:
+                self._now.audit_later(event, self._entry)
+                return
+            self._batch.audit.append(self._entry(event))
             self._schedule_flush()
 
     async def commit(self) -> None:
@@ -284,6 +304,17 @@ class Journal:
         self._reminded = now
         if self._failing_since is None:
             self._failing_since = now
+
+
+def _plain(store: MemoryStore) -> bool:
+    """A memory store with its own ``apply`` (not a test twin's that waits or fails)."""
+    return getattr(store.apply, "__func__", None) is MemoryStore.apply
+
+
+def _entry(pseudonymizer: Pseudonymizer, event: Event) -> AuditEntry:
+    """``event``'s audit entry (the same whenever it is made: the event and the pseudonyms never change)."""
+    detail = _detail(event, pseudonymizer)
+    return AuditEntry(at=event.at, session=event.session, kind=event.kind, detail=detail)
 
 
 def _detail(event: Event, pseudonymizer: Pseudonymizer) -> dict[str, object]:

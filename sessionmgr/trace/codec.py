@@ -28,6 +28,11 @@ class TraceError(ValueError):
 
 #: An ISO-8601 time is at most ~40 characters (``2026-01-01T00:00:00.000000+00:00``).
 _MAX_TIME_CHARS: Final = 64
+# Bound once. While a replay freezes the wall clock, freezegun rebinds every module's name for the
+# class ``datetime`` to its subclass, so times read then would be FakeDatetimes, whose arithmetic
+# (the replay's and the time guard's, per event) runs in Python; these make plain datetimes always.
+_FROM_ISO: Final = datetime.fromisoformat
+_FROM_TIMESTAMP: Final = datetime.fromtimestamp
 
 
 def parse_time(value: object) -> datetime:
@@ -36,7 +41,7 @@ def parse_time(value: object) -> datetime:
         if len(value) > _MAX_TIME_CHARS:  # fromisoformat is quadratic in the length (32 KB: 11 s)
             raise TraceError(f"time: not ISO-8601 ({len(value)} characters)")
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = _FROM_ISO(value.replace("Z", "+00:00"))
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=UTC)
             elif not 1 < parsed.year < 9999:  # 9999-12-31T23:00-01:00 parses, then overflows in UTC
@@ -48,7 +53,7 @@ def parse_time(value: object) -> datetime:
         raise TraceError(f"time: expected ISO-8601 or epoch milliseconds, got {value!r}")
     if isinstance(value, int | float):
         try:  # NaN, times beyond the years 1..9999, and integers too big for a float are not times
-            return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)  # epoch ms (pino's) or s
+            return _FROM_TIMESTAMP(value / 1000 if value > 1e11 else value, UTC)  # epoch ms (pino's) or s
         except (ValueError, OverflowError, OSError):
             raise TraceError(f"time: not a time (epoch {value!r} is out of range)") from None
     raise TraceError(f"time: expected ISO-8601 or epoch milliseconds, got {value!r}")

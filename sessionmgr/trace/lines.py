@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,9 +24,12 @@ from sessionmgr.trace import safejson
 from sessionmgr.trace.codec import TraceError
 
 __all__ = [
-    "MAX_REJECTED_KEPT", "Located", "NumberedLines", "Parse", "ReadContext", "ReadError", "ReadStats", "open_text",
+    "DAMAGE", "MAX_REJECTED_KEPT", "Located", "NumberedLines", "Parse", "ReadContext", "ReadError", "ReadStats",
+    "open_text",
 ]  # fmt: skip
 
+#: What reading a compressed input raises where it is cut short or corrupt: the lines before it were read.
+DAMAGE: Final = (EOFError, zlib.error, gzip.BadGzipFile)
 #: Rejected lines kept with their reasons; beyond this only the count grows.
 MAX_REJECTED_KEPT: Final = 1000
 

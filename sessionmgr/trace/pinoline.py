@@ -81,6 +81,9 @@ _ERROR: Final = positional(
 )
 _MS_LOW: Final = 100_000_000_000  # parse_time's 1e11: above it a time is epoch milliseconds
 _MS_HIGH: Final = 10_000_000_000_000  # (the year 2286: always in range)
+# Bound once, as in codec: under a replay's frozen wall clock (freezegun) the module's name
+# ``datetime`` is freezegun's subclass, whose Python-level __new__ would run for every record.
+_FROM_TIMESTAMP: Final = datetime.fromtimestamp
 
 
 def decode_line(raw: str) -> PinoLine | None:
@@ -125,7 +128,7 @@ def line_event(line: PinoLine, causes: Sequence[str], session: str) -> Event | N
     says = SAYS.get(msg) or _says(msg)
     time = line.time
     # epoch ms as parse_time reads it (the same sum), without its type tests; any other time by parse_time
-    at = datetime.fromtimestamp(time / 1000, UTC) if _MS_LOW < time < _MS_HIGH else parse_time(time)
+    at = _FROM_TIMESTAMP(time / 1000, UTC) if _MS_LOW < time < _MS_HIGH else parse_time(time)
     key = line.key
     peer = (key.participant or key.remoteJid) if key is not UNSET else UNSET
     peer = peer or line.from_ or line.jid

@@ -1,6 +1,7 @@
 """Streaming readers for captured logs: one :class:`Reader` per input, whatever its format.
 
-The whole-file formats live in a module each (``canonical``, ``seed``); operators'
+The whole-file formats live in a module each (``canonical``, ``seed``; a canonical
+trace is read by ``tracepath``'s fused loop, ``canonical`` for the lines it leaves); operators'
 logs, however they mix, are read line by line by ``logs`` (with ``baileys``,
 ``pretty``, ``golang``, ``libsignal_console`` and ``prefixes`` for the kinds of line);
 the guess is made in ``detect``; the line accounting in ``lines``. This module
@@ -9,19 +10,18 @@ opens the input, picks the parser and counts what it yields.
 
 from __future__ import annotations
 
-import gzip
 import heapq
 import itertools
-import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
 from sessionmgr.events import DecryptError
+from sessionmgr.trace import tracepath
 from sessionmgr.trace.canonical import read_trace
 from sessionmgr.trace.detect import DETECT_LINES, FORMATS, Format, detect_format, main_kind
 from sessionmgr.trace.fastpath import fuses, read_fused
-from sessionmgr.trace.lines import Located, NumberedLines, Parse, ReadContext, ReadError, ReadStats, open_text
+from sessionmgr.trace.lines import DAMAGE, Located, NumberedLines, Parse, ReadContext, ReadError, ReadStats, open_text
 from sessionmgr.trace.logs import FORMAT_KINDS, LogReader
 from sessionmgr.trace.seed import read_seed
 
@@ -96,18 +96,41 @@ class Reader:
             yield from self._read(handle)
 
     def _read(self, handle: Iterator[str]) -> Iterator[Located]:
-        handle = self._undamaged(handle)
+        """The events (a trace's fused loop is returned as it is: one generator less per line)."""
         head: list[str] = []
         # only a guess needs the first lines up front; a live stream must not wait for them
         if self.requested == "auto":
-            for line in handle:
-                head.append(line)
-                if len(head) >= DETECT_LINES:
-                    break
+            try:
+                for line in handle:
+                    head.append(line)
+                    if len(head) >= DETECT_LINES:
+                        break
+            except DAMAGE as exc:
+                self.damaged_by(exc)
+        rest = handle if self.damaged is None else iter(())
         fmt = detect_format(head) if self.requested == "auto" else self.requested
         self.stats.format = fmt
         ctx = ReadContext(self.path, self.session, self.stats, self.session_field, self.strict)
-        numbered = self._numbered(itertools.chain(head, handle))
+        if fmt == "trace" and tracepath.FUSED:
+            # numbering, reading and counting in one loop, which notes the damage itself
+            return tracepath.read_counted(itertools.chain(head, rest), ctx, self._head, self)
+        return self._general(fmt, ctx, self._numbered(itertools.chain(head, rest)))
+
+    def damaged_by(self, exc: BaseException) -> None:
+        """Note why the input stopped early (one of :data:`lines.DAMAGE`)."""
+        self.damaged = "cut short" if isinstance(exc, EOFError) else "corrupt"
+
+    def finish(self) -> None:
+        """After a trace's last line: its damage accounted for, the hint given."""
+        self._account_damage()
+        self._hint_if_asked()
+
+    def _hint_if_asked(self) -> None:
+        if self.requested != "auto" and not self.guessed:
+            self.stats.hint = self._hint()
+
+    def _general(self, fmt: Format, ctx: ReadContext, numbered: NumberedLines) -> Iterator[Located]:
+        """The format's parser's events, counted; then the format named (a log's) and the hint given."""
         if fmt in PARSERS:
             parsed = PARSERS[fmt](numbered, ctx)
         else:
@@ -121,8 +144,7 @@ class Reader:
             yield located
         if fmt not in PARSERS:
             self.stats.format = main_kind(self.stats.kinds) or (fmt if self.requested != "auto" else "unknown")
-        if self.requested != "auto" and not self.guessed:
-            self.stats.hint = self._hint()
+        self._hint_if_asked()
 
     def _hint(self) -> str | None:
         """The format that would fit, when the one asked for rejected what the file mostly is."""
@@ -142,23 +164,23 @@ class Reader:
             return None
         return f"--format {self.requested} rejected {stats.rejected_count} lines; it looks like --format {fit}"
 
-    def _undamaged(self, lines: Iterator[str]) -> Iterator[str]:
-        """The lines up to where a compressed input is cut short or corrupt (noted for :meth:`_numbered`)."""
-        try:
-            yield from lines
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            self.damaged = "cut short" if isinstance(exc, EOFError) else "corrupt"
-
     def _numbered(self, lines: Iterator[str]) -> NumberedLines:
+        """The lines numbered, up to where a compressed input is cut short or corrupt (then counted as rejected)."""
         stats, head = self.stats, self._head
-        for number, line in enumerate(lines, 1):
-            if number <= DETECT_LINES:
-                head.append(line)
-            stats.lines = number  # kept current: a parser's rejection or a follower may read it mid-file
-            self.bytes_read += len(line)
-            yield number, line.rstrip("\r\n")
+        try:
+            for number, line in enumerate(lines, 1):
+                if number <= DETECT_LINES:
+                    head.append(line)
+                stats.lines = number  # kept current: a parser's rejection or a follower may read it mid-file
+                self.bytes_read += len(line)
+                yield number, line.rstrip("\r\n")
+        except DAMAGE as exc:  # (from the lines: nothing else here raises these)
+            self.damaged_by(exc)
+        self._account_damage()
+
+    def _account_damage(self) -> None:
+        """Count a compressed input's unreadable rest as one rejected line, after the last one read."""
         if self.damaged is not None:
-            # the unreadable rest counts as one rejected line, after the last one read
             at = self.stats.lines + 1
             self.stats.lines = at
             self.damaged = f"compressed data {self.damaged} after line {at - 1}: the rest is unreadable"
@@ -176,5 +198,5 @@ def _readable(lines: Iterator[str]) -> Iterator[str]:
     """The lines before a compressed input's damage (a second look; :class:`Reader` reports the damage)."""
     try:
         yield from lines
-    except (EOFError, zlib.error, gzip.BadGzipFile):
+    except DAMAGE:
         return

@@ -9,6 +9,13 @@ returns ``None`` and the generic path reads the line, rejecting it with its own
 reason. Numbers stay as JSON wrote them: a ``float`` field is read as ``int | float``
 (msgspec would make ``1`` into ``1.0``), and msgspec refuses NaN and infinities.
 Without msgspec, :data:`DECODE` is ``None`` and every line takes the generic path.
+
+A Struct knows the event's fields, the stamps and ``offset``, nothing else: a line
+with any other key (a header's ``schema``, a field from elsewhere) is refused at
+that key, unread, and goes to the generic path. So no line needs a depth guard
+first: a value a Struct accepts is at most a list of text, and a deeper one is
+refused at its second bracket, or, before the ``kind`` msgspec looks ahead for,
+raises ``RecursionError`` past ~1,000 levels; the generic path's guard rejects it.
 """
 
 from __future__ import annotations
@@ -21,12 +28,11 @@ from datetime import datetime
 from typing import Annotated, Any, Final
 
 from sessionmgr.categories import Category
-from sessionmgr.events import Event, event_types
+from sessionmgr.events import DecryptError, Event, event_types
 from sessionmgr.trace.codec import TraceError, check_offset, parse_time
 from sessionmgr.trace.construct import copier
-from sessionmgr.trace.safejson import MAX_DEPTH
 
-__all__ = ["DECODE", "decode_line"]
+__all__ = ["DECODE", "MAKERS", "decode_line"]
 
 _STAMPS: Final = frozenset({"t", "at", "session"})
 
@@ -62,7 +68,6 @@ def _struct(kind: str, cls: type[Event], msgspec: Any) -> Any:
         ("session", Annotated[str, msgspec.Meta(min_length=1)]),
         ("t", str | int | float),
         ("offset", int | float | None, None),
-        ("schema", Any, msgspec.UNSET),
     ]
     carried = []
     for f in dataclasses.fields(cls):
@@ -73,13 +78,18 @@ def _struct(kind: str, cls: type[Event], msgspec: Any) -> Any:
             return None
         fields.append((f.name, shape) if f.default is dataclasses.MISSING else (f.name, shape, f.default))
         carried.append(f.name)
-    struct = msgspec.defstruct(f"_{cls.__name__}Line", fields, tag=kind, tag_field="kind", kw_only=True)
+    struct = msgspec.defstruct(
+        f"_{cls.__name__}Line", fields, tag=kind, tag_field="kind", kw_only=True, forbid_unknown_fields=True
+    )
     _COPY[struct] = copier(cls, tuple(carried))
+    MAKERS[struct] = (_COPY[struct], issubclass(cls, DecryptError))
     return struct
 
 
 #: Each Struct's maker of its event.
 _COPY: Final[dict[type, Callable[[Any, str, datetime], Event]]] = {}
+#: Each Struct's maker of its event, and whether the event is a decryption failure (a reader counts those).
+MAKERS: Final[dict[type, tuple[Callable[[Any, str, datetime], Event], bool]]] = {}
 
 
 def _decoder() -> Callable[[str], Any] | None:
@@ -98,28 +108,15 @@ DECODE: Callable[[str], Any] | None = _decoder()
 
 def decode_line(text: str) -> tuple[Event, float | None] | None:
     """The line's event and offset, or ``None`` if only the generic path may say what the line is."""
-    if DECODE is None or text.count("[") + text.count("{") > MAX_DEPTH:
+    if DECODE is None:
         return None
     try:
         line = DECODE(text)
-    except ValueError:  # msgspec's errors, and UnicodeEncodeError: the generic path decides
+    except (ValueError, RecursionError):  # msgspec's errors, UnicodeEncodeError, depth: the generic path decides
         return None
-    if line.schema is not _UNSET:
-        return None  # a header's key: the generic path says what it is
     try:
         at = parse_time(line.t)
         offset = check_offset(line.offset)
     except TraceError:
         return None
     return _COPY[type(line)](line, line.session, at), offset
-
-
-def _unset() -> object:
-    try:
-        import msgspec
-    except ImportError:
-        return object()
-    return msgspec.UNSET
-
-
-_UNSET: Final = _unset()
