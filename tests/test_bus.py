@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import pytest
 
@@ -53,3 +54,52 @@ def test_a_failing_handler_is_logged_and_skipped(caplog: pytest.LogCaptureFixtur
         bus.publish(DecryptOk(session="a"))
     assert seen == ["a"]
     assert "sink down" in caplog.text
+
+
+def test_the_bus_gives_a_batch_to_batch_handlers_and_each_event_to_the_rest() -> None:
+    """A batch handler gets the events at once; a plain handler gets them one by one, in order."""
+    bus = EventBus()
+    batches: list[list[str]] = []
+    singles: list[str] = []
+    bus.subscribe(
+        lambda e: pytest.fail("the batch handler is used"), batch=lambda es: batches.append([e.session for e in es])
+    )
+    bus.subscribe(lambda e: singles.append(e.session))
+    bus.publish_batch([DecryptOk(session="a"), DecryptOk(session="b")])
+    assert batches == [["a", "b"]] and singles == ["a", "b"]
+
+
+@pytest.mark.handler_errors_expected
+def test_a_failing_batch_handler_is_logged_and_the_others_still_get_the_batch(caplog: pytest.LogCaptureFixture) -> None:
+    """A broken sink never stops the others, in a batch as one by one."""
+    bus = EventBus()
+    seen: list[str] = []
+
+    def broken(events: Sequence[Event]) -> None:
+        raise RuntimeError("sink down")
+
+    bus.subscribe(lambda e: None, batch=broken)
+    stop = bus.subscribe(lambda e: seen.append(e.session))
+    with caplog.at_level(logging.ERROR, "sessionmgr.bus"):
+        bus.publish_batch([DecryptOk(session="a")])
+    assert seen == ["a"] and "sink down" in caplog.text
+    stop()
+    bus.publish_batch([DecryptOk(session="b")])
+    assert seen == ["a"]
+
+
+def test_a_batch_published_from_a_handler_comes_after_the_current_event() -> None:
+    """Re-entrant publication keeps every subscriber on one order."""
+    bus = EventBus()
+    first: list[str] = []
+    second: list[str] = []
+
+    def echo(event: Event) -> None:
+        first.append(event.session)
+        if event.session == "a":
+            bus.publish_batch([DecryptOk(session="b1"), DecryptOk(session="b2")])
+
+    bus.subscribe(echo)
+    bus.subscribe(lambda e: second.append(e.session))
+    bus.publish(DecryptOk(session="a"))
+    assert first == second == ["a", "b1", "b2"]
