@@ -82,16 +82,14 @@ class AlertEvaluator:
 
     def handle_batch(self, events: Sequence[Event]) -> None:
         """:meth:`handle` each of ``events``; a success (most of a trace) only adds to its attempt window."""
-        attempts, order, dirty, span = self._attempts, self._order, self._dirty, to_ns(self.policy.window)
+        attempts, dirty = self._attempts, self._dirty
         for event in events:
             if type(event) is not DecryptOk:
                 self.handle(event)
                 continue
             window = attempts.get(session := event.session)
             if window is None:
-                window = attempts[session] = CountWindow(span)
-                order[session] = self._made
-                self._made += 1
+                window = self._new_attempts(session)
             window.add(round(event.t * 1_000_000_000))  # to_ns, inlined
             dirty.add(session)
 
@@ -145,9 +143,7 @@ class AlertEvaluator:
         session = event.session
         window = self._attempts.get(session)
         if window is None:
-            window = self._attempts[session] = CountWindow(to_ns(self.policy.window))
-            self._order[session] = self._made
-            self._made += 1
+            window = self._new_attempts(session)
         now = to_ns(event.t)
         window.add(now)
         self._dirty.add(session)
@@ -157,6 +153,13 @@ class AlertEvaluator:
             if errors is None:
                 errors = self._errors[session] = CountWindow(to_ns(self.policy.window))
             errors.add(now)
+
+    def _new_attempts(self, session: str) -> CountWindow:
+        """A session's attempt window, made when first seen (the sweep judges in that order)."""
+        window = self._attempts[session] = CountWindow(to_ns(self.policy.window))
+        self._order[session] = self._made
+        self._made += 1
+        return window
 
     def _on_outcome(self, event: Event) -> None:
         # Messages ending lost or expired in the window; fires as soon as there are enough.

@@ -195,8 +195,7 @@ class MessageLedger:
 
     def resolve(self, session: str, peer: str | None, message_id: str, outcome: str) -> bool:
         """A message came through (from the sender or the phone); ``True`` if it was open."""
-        key = self.key(session, peer, message_id) if peer is not None else self._by_id.get((session, message_id))
-        entry = self._open.get(key) if key is not None else None
+        entry = self._find(session, peer, message_id)
         if entry is None:
             return False
         self.close(entry, outcome)
@@ -204,8 +203,12 @@ class MessageLedger:
 
     def holds(self, session: str, peer: str | None, message_id: str) -> bool:
         """Whether :meth:`resolve` would close a message now."""
+        return self._find(session, peer, message_id) is not None
+
+    def _find(self, session: str, peer: str | None, message_id: str) -> OpenMessage | None:
+        """The open message a sender (or, without a peer, the session's only one by that id) names."""
         key = self.key(session, peer, message_id) if peer is not None else self._by_id.get((session, message_id))
-        return key is not None and key in self._open
+        return self._open.get(key) if key is not None else None
 
     def close_session(self, session: str, outcome: str) -> None:
         """Every open message of ``session`` ends with ``outcome`` (``lost`` on disconnect or cleanup)."""

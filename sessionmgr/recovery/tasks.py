@@ -81,12 +81,10 @@ class TaskSupervisor:
             wake.set()
 
     def notice_batch(self, events: Sequence[Event]) -> None:
-        """:meth:`notice` each of ``events``: the latest activity is what counts."""
-        latest = max((event.t for event in events if not isinstance(event, _ROUTINE)), default=None)
+        """:meth:`notice` each of ``events``: only the latest activity counts."""
+        latest = max((e for e in events if not isinstance(e, _ROUTINE)), key=lambda e: e.t, default=None)
         if latest is not None:
-            self._active_at = max(self._active_at, to_ns(latest))
-            for wake in self._idle:
-                wake.set()
+            self.notice(latest)
 
     @property
     def waiting(self) -> bool:

@@ -113,19 +113,11 @@ class ReportRecorder:
         }
 
     def batch(self, events: Sequence[Event]) -> None:
-        """Call this recorder with each of ``events``; a success (most of a trace) only moves the period."""
+        """Call this recorder with each of ``events`` (the statistics, if its own, take them at once)."""
         if self._owns_stats:
             self.stats.handle_batch(events)
         for event in events:
-            if type(event) is not DecryptOk:
-                self._record(event)
-                continue
-            self.events += 1
-            if self._first_at is None:
-                self._first_at = event.at
-            self._last_at = event.at
-            if event.t > self._last_t:
-                self._last_t = event.t
+            self._record(event)
 
     def __call__(self, event: Event) -> None:
         if self._owns_stats:
