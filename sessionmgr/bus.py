@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from sessionmgr.events import Event
 
@@ -14,6 +15,7 @@ Handler = Callable[[Event], None]
 #: Takes several events at once, as if each had been given to its :data:`Handler` in turn.
 BatchHandler = Callable[[Sequence[Event]], None]
 _log = logging.getLogger("sessionmgr.bus")
+T = TypeVar("T")
 
 
 class EventBus:
@@ -63,38 +65,38 @@ class EventBus:
         if self._delivering:
             self._pending.extend(events)
             return
+        self._exclusively(self._deliver_batch, events)
+
+    def publish(self, event: Event) -> None:
+        if self._delivering:
+            self._pending.append(event)
+            return
+        self._exclusively(self._deliver, event)
+
+    def _exclusively(self, deliver: Callable[[T], None], what: T) -> None:
+        """``deliver(what)``, then what its handlers published meanwhile, in order; nothing else meanwhile."""
         self._delivering = True
         try:
-            for handler, batch in self._batch_delivery:
-                if batch is not None:
-                    try:
-                        batch(events)
-                    except Exception:
-                        _log.exception("event handler %r failed on a batch of %d events", batch, len(events))
-                    continue
-                for event in events:
-                    try:
-                        handler(event)
-                    except Exception:
-                        _log.exception("event handler %r failed on %s", handler, event.kind)
+            deliver(what)
             pending = self._pending
             while pending:
                 self._deliver(pending.popleft())
         finally:
             self._delivering = False
 
-    def publish(self, event: Event) -> None:
-        if self._delivering:
-            self._pending.append(event)
-            return
-        self._delivering = True
-        try:
-            self._deliver(event)
-            pending = self._pending
-            while pending:
-                self._deliver(pending.popleft())
-        finally:
-            self._delivering = False
+    def _deliver_batch(self, events: Sequence[Event]) -> None:
+        for handler, batch in self._batch_delivery:
+            if batch is not None:
+                try:
+                    batch(events)
+                except Exception:
+                    _log.exception("event handler %r failed on a batch of %d events", batch, len(events))
+                continue
+            for event in events:
+                try:
+                    handler(event)
+                except Exception:
+                    _log.exception("event handler %r failed on %s", handler, event.kind)
 
     def _deliver(self, event: Event) -> None:
         # the tuple as it is now: a handler that (un)subscribes affects the next event, as before
