@@ -26,7 +26,7 @@ from sessionmgr import (
     SessionManager,
     Status,
 )
-from sessionmgr.store import SessionRecord, WriteBatch
+from sessionmgr.store import SessionRecord, Store, WriteBatch
 from sessionmgr.store.sqlite import SQLiteStore
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.virtual_time]
@@ -107,22 +107,28 @@ async def test_a_healthy_session_is_still_forgotten_when_its_windows_age_out(sta
     assert manager.sessions() == []
 
 
+async def _cleaned_after_a_quiet_month(
+    started: Starter, store: Store, other: Callable[[], Store]
+) -> list[tuple[str, float]]:
+    """What a manager on ``store`` cleans once ``other()``, another process on its database, marks bot-9 corrupted."""
+    manager, events = await started(MockBackend(never_regenerates), store=store)
+    await asyncio.sleep(MONTH + 10)
+    writer = other()
+    since = datetime(2026, 1, 31, tzinfo=UTC)
+    record = SessionRecord(session="bot-9", status=Status.CORRUPTED, corrupted_since=since, updated_at=since)
+    await writer.apply(WriteBatch(records=[record]))
+    await writer.close()
+    await asyncio.sleep(600)
+    await manager.aclose()
+    await store.close()
+    return [(e.session, e.t) for e in events if isinstance(e, SessionCleaned)]
+
+
 async def test_cleanup_keeps_watching_a_store_another_process_writes(started: Starter, tmp_path: Path) -> None:
     """With an SQLite store, a session another process marks corrupted after a quiet month is still cleaned."""
     path = tmp_path / "shared.db"
-    store = SQLiteStore(path)
-    manager, events = await started(MockBackend(never_regenerates), store=store)
-    await asyncio.sleep(MONTH + 10)
-    other = SQLiteStore(path)
-    since = datetime(2026, 1, 31, tzinfo=UTC)
-    record = SessionRecord(session="bot-9", status=Status.CORRUPTED, corrupted_since=since, updated_at=since)
-    await other.apply(WriteBatch(records=[record]))
-    await other.close()
-    await asyncio.sleep(600)
-    cleaned = [(e.session, e.t) for e in events if isinstance(e, SessionCleaned)]
+    cleaned = await _cleaned_after_a_quiet_month(started, SQLiteStore(path), lambda: SQLiteStore(path))
     assert cleaned == [("bot-9", MONTH + 300)]
-    await manager.aclose()
-    await store.close()
 
 
 class CountingReads(SQLiteStore):
@@ -171,16 +177,5 @@ async def test_cleanup_watches_a_postgres_store_another_process_writes(started: 
     from sessionmgr.store.postgres import PostgresStore
 
     url = fresh_schema(server)
-    store = PostgresStore(url)
-    manager, events = await started(MockBackend(never_regenerates), store=store)
-    await asyncio.sleep(MONTH + 10)
-    other = PostgresStore(url)
-    since = datetime(2026, 1, 31, tzinfo=UTC)
-    record = SessionRecord(session="bot-9", status=Status.CORRUPTED, corrupted_since=since, updated_at=since)
-    await other.apply(WriteBatch(records=[record]))
-    await other.close()
-    await asyncio.sleep(600)
-    cleaned = [(e.session, e.t) for e in events if isinstance(e, SessionCleaned)]
+    cleaned = await _cleaned_after_a_quiet_month(started, PostgresStore(url), lambda: PostgresStore(url))
     assert cleaned == [("bot-9", MONTH + 300)]
-    await manager.aclose()
-    await store.close()
