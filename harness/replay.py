@@ -161,10 +161,10 @@ async def replay(
                              store=store or MemoryStore(max_audit=1_000, keep_closed_messages=False),
                              pseudonymizer=pseudonymizer or Pseudonymizer(b"replay"), stats=stats)  # fmt: skip
     recorder = ReportRecorder(origin=loop.time(), stats=stats)
-    bus.subscribe(recorder, batch=recorder.batch)
+    bus.subscribe(recorder, batch=recorder.batch, quiet=recorder.quiet)
     count = 0
     # On the virtual loop, quiet stretches between events need no loop iteration at all.
-    skip = getattr(loop, "advance_to", None)
+    skip: Callable[[float], bool] = getattr(loop, "advance_to", None) or (lambda target: target <= loop.time())
     # An event whose line printed no time is placed at least one health window after the previous
     # such event: the log does not say they came close together, so no health transition is claimed
     # from them (the report's input rows say ``times: unknown``).
@@ -172,7 +172,7 @@ async def replay(
     async with manager:
         # Observations that decide nothing (most of a trace) go in batches; anything else, and
         # any await (timers due, callbacks ready), flushes the batch first: see QuietBatch.
-        batch = manager.quiet_batch()
+        batch = manager.quiet_batch(advance=skip)
         for item in located:
             event = item.event
             target = item.offset if item.offset is not None else _sub(event.at, epoch).total_seconds()
@@ -184,12 +184,12 @@ async def replay(
             count += 1
             if progress is not None and count % 10_000 == 0:
                 progress(count)
-            # at its instant now (or past it: a line out of order) with nothing to run before it
-            at_target = skip(target) if skip is not None else target <= loop.time()
-            if at_target and batches and batch.offer(event):
+            # taken if quiet and, once the clock is at its instant (or past it: a line out of
+            # order), nothing is to run before it
+            if batches and batch.offer(event, target):
                 continue  # ours alone: stamped in place, not copied
-            batch.flush()
-            if not at_target:
+            batch.flush()  # before the clock moves on: the batch's last stamp is now
+            if not skip(target):
                 await asyncio.sleep(target - loop.time())
             manager.observe_nowait(event, handed_over=True)  # ours alone: stamped in place, not copied
         batch.flush()

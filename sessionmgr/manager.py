@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from sessionmgr.backend import Backend
-from sessionmgr.bus import EventBus
+from sessionmgr.bus import EventBus, ignore_quiet
 from sessionmgr.categories import Category
 from sessionmgr.classify import Classifiable, describe
 from sessionmgr.clock import Clock, LoopClock
@@ -40,7 +40,7 @@ from sessionmgr.recovery.ownership import Ownership
 from sessionmgr.recovery.peers import PeerRepair
 from sessionmgr.recovery.phone import PhoneRung
 from sessionmgr.recovery.publish import Publisher
-from sessionmgr.recovery.quiet import QuietBatch
+from sessionmgr.recovery.quiet import Advance, QuietBatch
 from sessionmgr.recovery.restore import restore, resume
 from sessionmgr.recovery.state import SessionTable
 from sessionmgr.recovery.tasks import TaskSupervisor
@@ -97,11 +97,11 @@ class SessionManager:
         self._tasks = tasks = TaskSupervisor(clock, self.bus)  # activity on the bus wakes idle periodic jobs
         # Writes made in one step of the loop go to the store as one transaction.
         self._journal = self.journal = journal = Journal(self.store, self.pseudonymizer, clock)  # journal: metrics
-        self._unsubscribe_journal: Callable[[], None] | None = self.bus.subscribe(journal.audit)
+        self._unsubscribe_journal: Callable[[], None] | None = self.bus.subscribe(journal.audit, quiet=ignore_quiet)
         self._stats = stats if stats is not None else StatsCollector()
-        self.bus.subscribe(self._stats.handle, batch=self._stats.handle_batch)
+        self.bus.subscribe(self._stats.handle, batch=self._stats.handle_batch, quiet=self._stats.handle_quiet)
         self._alerts = AlertEvaluator(policy, clock, emit, tasks)
-        self.bus.subscribe(self._alerts.handle, batch=self._alerts.handle_batch)
+        self.bus.subscribe(self._alerts.handle, batch=self._alerts.handle_batch, quiet=self._alerts.handle_quiet)
         self._sessions = sessions = SessionTable(policy, clock, journal)
         self._actions = actions = Actions(
             policy, clock, emit, rng=rng or random.Random(0), pseudonymizer=self.pseudonymizer, advisory=advisory
@@ -149,7 +149,7 @@ class SessionManager:
         if self._own_clock and isinstance(self.clock, LoopClock):
             self.clock.bind(asyncio.get_running_loop())
         if self._unsubscribe_journal is None:
-            self._unsubscribe_journal = self.bus.subscribe(self._journal.audit)
+            self._unsubscribe_journal = self.bus.subscribe(self._journal.audit, quiet=ignore_quiet)
         self._journal.start()
         restored = await restore(self.store, self.clock, self._sessions, self._alerts, self._ladder, self._ledger)
         self._emit(ManagerStarted(session="*", restored_sessions=restored))
@@ -189,9 +189,11 @@ class SessionManager:
             return
         self._intake.observe(event, handed_over=own)
 
-    def quiet_batch(self) -> QuietBatch:
+    def quiet_batch(self, advance: Advance | None = None) -> QuietBatch:
         """Observations that decide nothing, taken many at once (a replay's bulk): see :class:`QuietBatch`."""
-        return QuietBatch(self._emit, self._tasks, named=self._ids.named, quiet=self._intake.quiet)
+        ids = self._ids
+        return QuietBatch(self._emit, self.bus, self._tasks, self.clock, named=ids.named, name=ids.name,
+                          quiet=self._intake.quiet, advance=advance)  # fmt: skip
 
     async def handle_crypto_error(
         self,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sessionmgr.bus import QuietRun
 from sessionmgr.distinct import DistinctCount
 from sessionmgr.events import (
     MESSAGE_OUTCOMES,
@@ -231,6 +232,15 @@ class StatsCollector:
             if stats is None:
                 stats = sessions[event.session] = SessionStats()
             stats.decrypt_ok += 1
+
+    def handle_quiet(self, run: QuietRun) -> None:
+        """:meth:`handle` each success of ``run``: a count per session."""
+        sessions = self._sessions
+        for session, count in Counter(run.sessions).items():
+            stats = sessions.get(session)
+            if stats is None:
+                stats = sessions[session] = SessionStats()
+            stats.decrypt_ok += count
 
     def session(self, session: str) -> SessionStats:
         return self._sessions.get(session) or SessionStats()

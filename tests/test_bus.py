@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import pytest
 
 from sessionmgr import DecryptOk, Event, EventBus
+from sessionmgr.bus import QuietRun
 
 
 def test_every_subscriber_sees_every_event_in_order() -> None:
@@ -90,3 +92,51 @@ def test_a_failing_batch_handler_is_logged_and_the_others_still_get_the_batch(ca
     stop()
     bus.publish_batch([DecryptOk(session="b")])
     assert seen == ["a"]
+
+
+def _run(*sessions: str) -> QuietRun:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    return QuietRun(list(sessions), [float(i) for i in range(len(sessions))], at, at)
+
+
+def test_a_quiet_run_goes_to_every_subscriber_that_takes_runs() -> None:
+    """Each subscriber gets the run itself, in subscription order; none gets an event."""
+    bus = EventBus()
+    seen: list[tuple[str, list[str]]] = []
+    for name in ("first", "second"):
+        bus.subscribe(
+            lambda e: pytest.fail("a run is not an event"),
+            quiet=lambda run, name=name: seen.append((name, run.sessions)),  # type: ignore[misc]
+        )
+    assert bus.takes_runs
+    bus.publish_quiet(_run("a", "b"))
+    assert seen == [("first", ["a", "b"]), ("second", ["a", "b"])]
+
+
+def test_a_quiet_run_is_refused_while_a_subscriber_wants_events() -> None:
+    """Its events would be lost to that subscriber: the bus says so rather than drop them."""
+    bus = EventBus()
+    bus.subscribe(lambda e: None, quiet=lambda run: None)
+    stop = bus.subscribe(lambda e: None)
+    assert not bus.takes_runs
+    with pytest.raises(RuntimeError, match="takes no quiet runs"):
+        bus.publish_quiet(_run("a"))
+    stop()
+    assert bus.takes_runs
+    bus.publish_quiet(_run("a"))
+
+
+@pytest.mark.handler_errors_expected
+def test_a_failing_quiet_handler_is_logged_and_the_others_still_get_the_run(caplog: pytest.LogCaptureFixture) -> None:
+    """A broken sink never stops the others, for a run as for events."""
+    bus = EventBus()
+    seen: list[int] = []
+
+    def broken(run: QuietRun) -> None:
+        raise RuntimeError("sink down")
+
+    bus.subscribe(lambda e: None, quiet=broken)
+    bus.subscribe(lambda e: None, quiet=lambda run: seen.append(len(run)))
+    with caplog.at_level(logging.ERROR, "sessionmgr.bus"):
+        bus.publish_quiet(_run("a", "b"))
+    assert seen == [2] and "sink down" in caplog.text

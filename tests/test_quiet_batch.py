@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from harness.replay import ReplayResult, run_replay
 from sessionmgr import DecryptError, DecryptOk, Event, MockBackend, SessionManager
+from sessionmgr.bus import QuietRun
 from sessionmgr.categories import Category
 from sessionmgr.trace.readers import Reader
 
@@ -62,8 +63,9 @@ def _lines(steps: Sequence[tuple[float, dict[str, Any]]]) -> list[str]:
     return lines
 
 
-def _replay(lines: list[str], *, batches: bool) -> ReplayResult:
-    return run_replay([Reader("random.trace.jsonl", lines=lines)], keep_events=True, batches=batches)
+def _replay(lines: list[str], *, batches: bool, keep_events: bool = True) -> ReplayResult:
+    """``keep_events``: a subscriber wants the events, so batches hold events; else they are quiet runs (columns)."""
+    return run_replay([Reader("random.trace.jsonl", lines=lines)], keep_events=keep_events, batches=batches)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -77,18 +79,28 @@ def _replay(lines: list[str], *, batches: bool) -> ReplayResult:
 )  # fmt: skip
 @example([(4_000.0, {"kind": "decrypt_ok", "session": "bot-1", "peer": "peer-b"})] * 4)  # idle jobs wake each time
 def test_batches_give_the_same_events_and_report_as_one_by_one(steps: list[tuple[float, dict[str, Any]]]) -> None:
-    """Same events (kinds, fields, instants, stamps, order) and a byte-identical report on random traces."""
+    """Same events (kinds, fields, instants, stamps, order) and a byte-identical report on random traces.
+
+    Batches of events (a subscriber keeps them) and quiet runs (every subscriber takes columns) alike.
+    """
     lines = _lines(steps)
     one_by_one, batched = _replay(lines, batches=False), _replay(lines, batches=True)
+    in_columns = _replay(lines, batches=True, keep_events=False)
     assert one_by_one.batched == 0
     assert batched.events == one_by_one.events
-    assert json.dumps(batched.report, sort_keys=True) == json.dumps(one_by_one.report, sort_keys=True)
+    report = json.dumps(one_by_one.report, sort_keys=True)
+    assert json.dumps(batched.report, sort_keys=True) == report
+    assert json.dumps(in_columns.report, sort_keys=True) == report
+    assert in_columns.batched == batched.batched
+    stats = one_by_one.parts.recorder.stats.snapshot().to_dict()
+    assert in_columns.parts.recorder.stats.snapshot().to_dict() == stats
 
 
-def test_most_of_a_quiet_trace_goes_in_batches() -> None:
+@pytest.mark.parametrize("keep_events", [True, False], ids=["events", "quiet runs"])
+def test_most_of_a_quiet_trace_goes_in_batches(keep_events: bool) -> None:
     """Successes with no open message to resolve are taken in batches (the property above is not vacuous)."""
     steps = [(0.5, {"kind": "decrypt_ok", "session": SESSIONS[i % 3], "peer": "peer-a"}) for i in range(200)]
-    result = _replay(_lines(steps), batches=True)
+    result = _replay(_lines(steps), batches=True, keep_events=keep_events)
     assert 190 <= result.batched <= 200
     assert result.parts.recorder.stats.snapshot().overall.decrypt_ok == 200
 
@@ -144,4 +156,41 @@ async def test_a_batch_is_published_when_it_reaches_its_limit() -> None:
     for _ in range(4096):
         assert batch.offer(DecryptOk(session="s"))
     assert len(seen) == 4096 and len(batch) == 0
+    await manager.aclose()
+
+
+@pytest.mark.virtual_time
+async def test_a_run_in_columns_is_published_at_its_limit_and_counted() -> None:
+    """With every subscriber taking quiet runs, the batch keeps columns, bounded like events."""
+    manager = await _manager()
+    runs: list[QuietRun] = []
+    manager.bus.subscribe(lambda e: None, quiet=runs.append)
+    batch = manager.quiet_batch()
+    for _ in range(4097):
+        assert batch.offer(DecryptOk(session="4915112345678"))
+    assert [len(run) for run in runs] == [4096] and len(batch) == 1
+    batch.flush()
+    assert [len(run) for run in runs] == [4096, 1]
+    assert set(runs[0].sessions) == {manager.pseudonymizer.session("4915112345678")} != {"4915112345678"}
+    assert manager.get_session_stats().overall.decrypt_ok == 4097
+    await manager.aclose()
+
+
+@pytest.mark.virtual_time
+async def test_an_event_not_yet_at_its_instant_is_not_taken_and_the_clock_stays() -> None:
+    """When ``advance`` says something must run first, the batch refuses the event and the clock has not moved."""
+    manager = await _manager()
+    loop = asyncio.get_running_loop()
+    asked: list[float] = []
+
+    def advance(at: float) -> bool:
+        asked.append(at)
+        return False
+
+    batch = manager.quiet_batch(advance=advance)
+    now = loop.time()
+    assert not batch.offer(DecryptOk(session="s"), now + 5)
+    assert asked == [now + 5] and loop.time() == now and len(batch) == 0
+    assert not batch.offer(DecryptError(session="s", error="Bad MAC", category=Category.BAD_MAC), now + 6)
+    assert asked == [now + 5]  # not quiet: the clock is not even asked
     await manager.aclose()

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from sessionmgr.bus import QuietRun
 from sessionmgr.clock import Clock, to_ns
 from sessionmgr.events import (
     AlertFired,
@@ -92,6 +93,16 @@ class AlertEvaluator:
                 window = self._new_attempts(session)
             window.add(round(event.t * 1_000_000_000))  # to_ns, inlined
             dirty.add(session)
+
+    def handle_quiet(self, run: QuietRun) -> None:
+        """:meth:`handle` each success of ``run``: each adds to its session's attempt window."""
+        attempts = self._attempts
+        for session, t in zip(run.sessions, run.ts, strict=True):
+            window = attempts.get(session)
+            if window is None:
+                window = self._new_attempts(session)
+            window.add(round(t * 1_000_000_000))  # to_ns, inlined
+        self._dirty.update(run.sessions)
 
     # --- rules -------------------------------------------------------------------
 

@@ -57,14 +57,17 @@ class Intake:
             raise TypeError(f"{type(event).__name__} is a decision, not an observation the manager can take")
         handler(self, event, handed_over)
 
-    def quiet(self, event: Event) -> bool:
-        """Whether taking ``event`` now would only move counters and windows (decide nothing, start nothing)."""
-        rule = self._QUIET.get(type(event))
-        return rule is not None and rule(self, event)
+    def quiet(self, event: Event, session: str) -> bool:
+        """Whether taking ``event`` (of ``session``, as named here) now would only move counters and windows.
 
-    def _ok_is_quiet(self, event: Event) -> bool:
+        That is: decide nothing and start nothing.
+        """
+        rule = self._QUIET.get(type(event))
+        return rule is not None and rule(self, event, session)
+
+    def _ok_is_quiet(self, event: Event, session: str) -> bool:
         assert isinstance(event, DecryptOk)
-        return event.message_id is None or not self._ledger.holds(event.session, event.peer, event.message_id)
+        return event.message_id is None or not self._ledger.holds(session, event.peer, event.message_id)
 
     def _error(self, event: Event, own: bool) -> None:
         assert isinstance(event, DecryptError)
@@ -140,4 +143,4 @@ class Intake:
         PhoneStatus: _phone_status,
     }
     # Every other observation can decide something (a failure, a connection, the phone).
-    _QUIET: Final[dict[type[Event], Callable[[Intake, Event], bool]]] = {DecryptOk: _ok_is_quiet}
+    _QUIET: Final[dict[type[Event], Callable[[Intake, Event, str], bool]]] = {DecryptOk: _ok_is_quiet}

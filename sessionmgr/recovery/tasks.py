@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
-from sessionmgr.bus import EventBus
+from sessionmgr.bus import EventBus, QuietRun
 from sessionmgr.clock import Clock, to_ns
 from sessionmgr.events import Event, HealthChecked, LeasesHeld
 
@@ -42,7 +42,7 @@ class TaskSupervisor:
         #: when the last activity happened (clock nanoseconds)
         self._active_at = 0
         if bus is not None:
-            bus.subscribe(self.notice, batch=self.notice_batch)
+            bus.subscribe(self.notice, batch=self.notice_batch, quiet=self.notice_quiet)
 
     def action(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run an action that :meth:`drain` waits for."""
@@ -85,6 +85,12 @@ class TaskSupervisor:
         latest = max((e for e in events if not isinstance(e, _ROUTINE)), key=lambda e: e.t, default=None)
         if latest is not None:
             self.notice(latest)
+
+    def notice_quiet(self, run: QuietRun) -> None:
+        """:meth:`notice` each success of ``run``: only the last is the latest activity."""
+        self._active_at = max(self._active_at, to_ns(run.ts[-1]))
+        for wake in self._idle:
+            wake.set()
 
     @property
     def waiting(self) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from sessionmgr.bus import QuietRun
 from sessionmgr.clock import iso_z
 from sessionmgr.events import (
     MESSAGE_OUTCOMES,
@@ -118,6 +119,16 @@ class ReportRecorder:
             self.stats.handle_batch(events)
         for event in events:
             self._record(event)
+
+    def quiet(self, run: QuietRun) -> None:
+        """Call this recorder with each success of ``run``: they are counted, and bound the period."""
+        if self._owns_stats:
+            self.stats.handle_quiet(run)
+        self.events += len(run)
+        if self._first_at is None:
+            self._first_at = run.first_at
+        self._last_at = run.last_at
+        self._last_t = max(self._last_t, run.ts[-1])  # (ts never goes down)
 
     def __call__(self, event: Event) -> None:
         if self._owns_stats:
