@@ -84,9 +84,7 @@ class RecordedOutcomes:
         for reader in readers:
             if reader.detect() != "trace":
                 continue
-            for text in reader.raw_lines():
-                if _FAILURE_MARKER.search(text) is None:
-                    continue
+            for text in reader.lines_with(_FAILURE_MARKER):
                 try:
                     record = safejson.loads(text)  # depth-guarded: a 5,000-deep line is a bad line, not a crash
                     event = decode_event(record)

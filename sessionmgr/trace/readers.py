@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
@@ -21,6 +22,7 @@ from sessionmgr.trace import tracepath
 from sessionmgr.trace.canonical import read_trace
 from sessionmgr.trace.detect import DETECT_LINES, FORMATS, Format, detect_format, main_kind
 from sessionmgr.trace.fastpath import fuses, read_fused
+from sessionmgr.trace.grep import grep
 from sessionmgr.trace.lines import DAMAGE, Located, NumberedLines, Parse, ReadContext, ReadError, ReadStats, open_text
 from sessionmgr.trace.logs import FORMAT_KINDS, LogReader
 from sessionmgr.trace.seed import read_seed
@@ -80,13 +82,29 @@ class Reader:
             head = [line for _, line in zip(range(DETECT_LINES), _readable(handle), strict=False)]
         return detect_format(head)
 
-    def raw_lines(self) -> Iterator[str]:
-        """The input's lines, unparsed and uncounted (for a quick second look)."""
+    def lines_with(self, pattern: re.Pattern[str]) -> Iterator[str]:
+        """The input's lines in which ``pattern`` (which matches no line ending) finds something.
+
+        Unparsed and uncounted, for a quick second look; a compressed input's lines end
+        at its damage, which :meth:`__iter__` reports.
+        """
         if self._lines is not None:
-            yield from self._lines
+            yield from (line for line in self._lines if pattern.search(line))
             return
+        yielded = 0
         with open_text(self.path) as handle:
-            yield from _readable(handle)
+            try:
+                for line in grep(handle, pattern):
+                    yielded += 1
+                    yield line
+                return
+            except DAMAGE:
+                pass
+        # Damaged: a chunk read across the damage is lost whole. Read line by line, as the
+        # reader does, for every line before it.
+        with open_text(self.path) as handle:
+            marked = (line for line in _readable(handle) if pattern.search(line))
+            yield from itertools.islice(marked, yielded, None)
 
     def __iter__(self) -> Iterator[Located]:
         if self._lines is not None:
