@@ -2,7 +2,9 @@
 
 Used by ``python -m bench``. With ``freeze`` the run calls :func:`gc.freeze` once
 the manager has started and again once the sessions exist (a service's steady
-state); time inside collections is read from :data:`gc.callbacks`.
+state); with ``threshold`` it runs with that generation-0 threshold
+(:func:`gc.set_threshold`), restored after. Time inside collections is read from
+:data:`gc.callbacks`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sessionmgr import Category, DecryptError, MockBackend, Policy, SessionManag
 __all__ = ["measure"]
 
 
-def measure(sessions: int, sweeps: int, *, freeze: bool) -> dict[str, float]:
+def measure(sessions: int, sweeps: int, *, freeze: bool, threshold: int | None = None) -> dict[str, float]:
     """Seconds and shares of one scale run: ``sessions`` first errors, ``sweeps`` health sweeps, one cleanup."""
     in_gc = [0.0]
     began = [0.0]
@@ -63,9 +65,13 @@ def measure(sessions: int, sweeps: int, *, freeze: bool) -> dict[str, float]:
 
     gc.collect()
     gc.callbacks.append(on_gc)
+    thresholds = gc.get_threshold()
+    if threshold is not None:
+        gc.set_threshold(threshold, *thresholds[1:])
     try:
         return run(scenario())
     finally:
+        gc.set_threshold(*thresholds)
         gc.callbacks.remove(on_gc)
         gc.unfreeze()
         gc.collect()
