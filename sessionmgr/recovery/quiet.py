@@ -88,31 +88,24 @@ class QuietBatch:
         # that event is not quiet.
         if self._tasks.waiting:
             return False
-        if self._bus.takes_runs:
+        columns = self._bus.takes_runs
+        if columns:
             if self._events:
                 self.flush()  # a subscriber that wanted events has gone: keep their order
             session = self._name(event.session)
-            if not self._quiet(event, session) or (
-                at is not None and self._advance is not None and not self._advance(at)
-            ):
-                return False
-            sessions = self._sessions
-            if not sessions:
-                self._first_at = self._clock.wall()
-            sessions.append(session)
-            self._ts.append(self._now())
-            self.taken += 1
-            if len(sessions) >= self._limit:
-                self.flush()
-            return True
         else:
             if self._sessions:
                 self.flush()  # a subscriber that wants events has come
             event = self._named(event)
-            if not self._quiet(event, event.session) or (
-                at is not None and self._advance is not None and not self._advance(at)
-            ):
-                return False
+            session = event.session
+        if not self._quiet(event, session) or (at is not None and self._advance is not None and not self._advance(at)):
+            return False
+        if columns:
+            if not self._sessions:
+                self._first_at = self._clock.wall()
+            self._sessions.append(session)
+            self._ts.append(self._now())
+        else:
             self._emit.stamp(event)
             self._events.append(event)
         self.taken += 1

@@ -74,11 +74,8 @@ class TaskSupervisor:
 
     def notice(self, event: Event) -> None:
         """Any event but the periodic jobs' routine reports is activity: it wakes the idle jobs."""
-        if isinstance(event, _ROUTINE):
-            return
-        self._active_at = max(self._active_at, to_ns(event.t))
-        for wake in self._idle:
-            wake.set()
+        if not isinstance(event, _ROUTINE):
+            self._activity(event.t)
 
     def notice_batch(self, events: Sequence[Event]) -> None:
         """:meth:`notice` each of ``events``: only the latest activity counts."""
@@ -88,7 +85,11 @@ class TaskSupervisor:
 
     def notice_quiet(self, run: QuietRun) -> None:
         """:meth:`notice` each success of ``run``: only the last is the latest activity."""
-        self._active_at = max(self._active_at, to_ns(run.ts[-1]))
+        self._activity(run.ts[-1])
+
+    def _activity(self, t: float) -> None:
+        """Something happened at monotonic ``t``: wake the idle jobs."""
+        self._active_at = max(self._active_at, to_ns(t))
         for wake in self._idle:
             wake.set()
 
